@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InngestRealtimeConfig(AppConfig):
+    name = "django_inngest_realtime"
+    verbose_name = _("Inngest Realtime")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django_inngest_realtime import checks, conf  # noqa: F401

@@ -1,0 +1,88 @@
+"""System checks; every id is listed in ``docs/checks.md``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+REDIS_LAYERS = (
+    "channels_redis.core.RedisChannelLayer",
+    "channels_redis.pubsub.RedisPubSubChannelLayer",
+)
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Validate ``INNGEST_REALTIME``, the channel layer and the ASGI application."""
+    from django_inngest_realtime.conf import get_config
+
+    errors: list[CheckMessage] = []
+    try:
+        get_config()
+    except ImproperlyConfigured as exc:
+        errors.append(
+            Error(
+                str(exc),
+                hint="See docs/settings.md for every key and its type.",
+                id="django_inngest_realtime.E004",
+            )
+        )
+
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    default = layers.get("default")
+    if not default:
+        errors.append(
+            Error(
+                "CHANNEL_LAYERS has no 'default' layer; published messages cannot reach subscribers.",
+                hint=f"Add CHANNEL_LAYERS = {{'default': {{'BACKEND': '{IN_MEMORY_LAYER}'}}}} "
+                "for one process, or channels_redis for several (docs/scaling.md).",
+                id="django_inngest_realtime.E001",
+            )
+        )
+    if not getattr(settings, "ASGI_APPLICATION", None):
+        errors.append(
+            Error(
+                "ASGI_APPLICATION is not set; WebSocket and SSE subscriptions need an ASGI server.",
+                hint="Set ASGI_APPLICATION = 'yourproject.asgi.application' and add 'daphne' "
+                "at the top of INSTALLED_APPS.",
+                id="django_inngest_realtime.E002",
+            )
+        )
+    if default:
+        backend = default.get("BACKEND", "")
+        if backend == IN_MEMORY_LAYER and not settings.DEBUG:
+            errors.append(
+                Warning(
+                    "The in-memory channel layer is used with DEBUG=False; messages published "
+                    "in one process never reach subscribers in another.",
+                    hint="Use channels_redis.core.RedisChannelLayer in production "
+                    "(docs/scaling.md), or silence this check if you run one process.",
+                    id="django_inngest_realtime.W001",
+                )
+            )
+        if backend in REDIS_LAYERS:
+            errors.extend(_check_redis_hosts(default.get("CONFIG", {})))
+    return errors
+
+
+def _check_redis_hosts(config: dict[str, Any]) -> list[CheckMessage]:
+    hosts = config.get("hosts") or [("localhost", 6379)]
+    for host in hosts:
+        # redis-py 8 defaults socket_timeout to 5 s, which kills idle channels_redis
+        # receivers (BZPOPMIN); only a dict host can say socket_timeout=None.
+        if not isinstance(host, dict) or host.get("socket_timeout", 0) is not None:
+            return [
+                Error(
+                    "A channels_redis host has no 'socket_timeout': None; with redis-py 8 idle "
+                    "subscribers fail with 'Timeout reading from' after 5 s.",
+                    hint="Describe each host as a dict, for example "
+                    "{'address': 'redis://127.0.0.1:6379/0', 'socket_timeout': None}, or build "
+                    "the layer with django_inngest_realtime.scaling.redis_channel_layer().",
+                    id="django_inngest_realtime.E003",
+                )
+            ]
+    return []

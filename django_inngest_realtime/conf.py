@@ -1,0 +1,77 @@
+"""The ``INNGEST_REALTIME`` setting, merged over documented defaults.
+
+Every key is documented in ``docs/settings.md``. Read settings through
+:func:`get_config` only: it is cached and cleared when Django's settings change
+(``override_settings`` included), and it rejects unknown keys by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+SETTING_NAME = "INNGEST_REALTIME"
+
+
+@dataclasses.dataclass(frozen=True)
+class RealtimeConfig:
+    """Typed view of ``settings.INNGEST_REALTIME``."""
+
+    #: Largest JSON-encoded ``data`` a message may carry, in bytes (Inngest's limit is 512 KB).
+    MAX_PAYLOAD_BYTES: int = 512 * 1024
+    #: Prefix of every channel-layer group and channel name the app creates.
+    GROUP_PREFIX: str = "inngest_rt"
+    #: History store: ``"memory"``, ``"redis"`` or a dotted path to a ``HistoryStore`` subclass.
+    HISTORY_STORE: str = "memory"
+    #: How many messages each channel's history keeps.
+    HISTORY_SIZE: int = 1000
+    #: How long, in seconds, a message stays in history.
+    HISTORY_TTL: int = 3600
+    #: Redis URL for the ``"redis"`` history store.
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    #: Messages buffered per subscriber before it is dropped as too slow.
+    SUBSCRIBER_QUEUE_SIZE: int = 1000
+    #: Seconds between keep-alive comments on an idle SSE stream.
+    SSE_KEEPALIVE: float = 15.0
+    #: Seconds a synchronous publish waits for the channel layer before raising.
+    SYNC_PUBLISH_TIMEOUT: float = 10.0
+
+
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RealtimeConfig)}
+
+
+@functools.cache
+def get_config() -> RealtimeConfig:
+    """Return the merged, validated configuration."""
+    user = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(user, dict):
+        raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict, not {type(user).__name__}.")
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown key(s) in {SETTING_NAME}: {', '.join(unknown)}. "
+            f"Valid keys: {', '.join(sorted(DEFAULTS))}."
+        )
+    for key, value in user.items():
+        expected = type(DEFAULTS[key])
+        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+        if not ok or isinstance(value, bool) and expected is not bool:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}[{key!r}] must be {expected.__name__}, got {value!r}."
+            )
+    return RealtimeConfig(**user)
+
+
+@receiver(setting_changed)
+def _reset_config(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTING_NAME, "CHANNEL_LAYERS"):
+        get_config.cache_clear()
+        from django_inngest_realtime import history
+
+        history.reset_store()

@@ -1,0 +1,177 @@
+"""Per-process fan-out: one channel-layer membership per (channel, topic) in use.
+
+Instead of one group membership, one channel-layer message and one JSON encoding per
+connection, each event loop has a :class:`Hub` that joins each group once on one
+channel-layer channel, and writes the already-encoded frame to every local
+:class:`Subscriber`'s bounded buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import logging
+import re
+import weakref
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from django_inngest_realtime.conf import get_config
+
+logger = logging.getLogger("django_inngest_realtime")
+
+MESSAGE_TYPE = "realtime.message"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_MAX_GROUP_NAME = 99  # Channels requires names shorter than 100 characters.
+
+
+def group_name(channel: str, topic: str) -> str:
+    """Return the channel-layer group of (channel, topic): a safe, unique, bounded name."""
+    prefix = get_config().GROUP_PREFIX
+    digest = hashlib.sha256(f"{channel}\x00{topic}".encode()).hexdigest()[:32]
+    room = _MAX_GROUP_NAME - len(prefix) - len(digest) - 2
+    readable = _UNSAFE.sub("_", f"{channel}.{topic}")[: max(room, 0)]
+    return f"{prefix}.{readable}.{digest}" if readable else f"{prefix}.{digest}"
+
+
+class SubscriberClosed(Exception):
+    """The subscription ended; ``reason`` says why (``"closed"`` or ``"slow"``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Subscriber:
+    """One local consumer of frames, with a bounded buffer."""
+
+    def __init__(self, groups: set[str], maxsize: int) -> None:
+        self.groups = groups
+        self.maxsize = maxsize
+        self.closed_reason: str | None = None
+        self._items: collections.deque[tuple[int | None, str]] = collections.deque()
+        self._wake = asyncio.Event()
+
+    def push(self, seq: int | None, frame: str) -> None:
+        """Buffer a frame; a subscriber whose buffer is full is closed as ``"slow"``."""
+        if self.closed_reason is not None:
+            return
+        if len(self._items) >= self.maxsize:
+            self.close("slow")
+            return
+        self._items.append((seq, frame))
+        self._wake.set()
+
+    def close(self, reason: str = "closed") -> None:
+        if self.closed_reason is None:
+            self.closed_reason = reason
+            if reason == "slow":
+                self._items.clear()  # bounded memory: the client resumes from its position
+            self._wake.set()
+
+    async def get(self) -> tuple[int | None, str]:
+        """Return the next (seq, frame); raise :class:`SubscriberClosed` once closed and empty."""
+        while not self._items:
+            if self.closed_reason is not None:
+                raise SubscriberClosed(self.closed_reason)
+            self._wake.clear()
+            await self._wake.wait()
+        return self._items.popleft()
+
+    def pending(self) -> int:
+        return len(self._items)
+
+
+class Hub:
+    """Fan-out for one event loop."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.layer: Any = get_channel_layer(alias)
+        if self.layer is None:
+            raise RuntimeError(
+                "No channel layer is configured (CHANNEL_LAYERS); see django_inngest_realtime.E001."
+            )
+        self.channel_name: str | None = None
+        self.members: dict[str, set[Subscriber]] = {}
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def add(self, subscriber: Subscriber) -> None:
+        """Start delivering the subscriber's groups to it."""
+        async with self._lock:
+            if self.channel_name is None:
+                self.channel_name = await self.layer.new_channel(
+                    prefix=f"{get_config().GROUP_PREFIX}.hub."
+                )
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read(), name="inngest-realtime-hub")
+            for group in subscriber.groups:
+                subscribers = self.members.setdefault(group, set())
+                if not subscribers:
+                    await self.layer.group_add(group, self.channel_name)
+                subscribers.add(subscriber)
+
+    async def remove(self, subscriber: Subscriber) -> None:
+        """Stop delivering to the subscriber; leave groups nobody here uses any more."""
+        async with self._lock:
+            for group in subscriber.groups:
+                subscribers = self.members.get(group)
+                if subscribers is None:
+                    continue
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self.members[group]
+                    if self.channel_name is not None:
+                        await self.layer.group_discard(group, self.channel_name)
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        """Write one channel-layer message to every local subscriber of its group."""
+        subscribers = self.members.get(message.get("group", ""))
+        if not subscribers:
+            return
+        seq, frame = message.get("seq"), message["frame"]
+        for subscriber in subscribers:
+            subscriber.push(seq, frame)
+
+    async def _read(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Fan-out hub could not receive from the channel layer; retrying")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if message.get("type") == MESSAGE_TYPE:
+                self.dispatch(message)
+
+    def group_count(self) -> int:
+        return len(self.members)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_home: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+
+def get_hub() -> Hub:
+    """Return this event loop's hub."""
+    global _home
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+        _home = weakref.ref(loop)
+    return hub
+
+
+def home_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop that subscribers live on, if any (the server's loop)."""
+    loop = _home() if _home is not None else None
+    return loop if loop is not None and loop.is_running() else None

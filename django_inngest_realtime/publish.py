@@ -1,0 +1,204 @@
+"""Publishing: ``publish()``, ``publish_sync()`` and streamed publishing.
+
+Inside an Inngest function run and outside a step, a publish is memoized as
+``step.run("publish:<channel>")`` so replays do not send it again (Inngest's
+TypeScript semantics); inside a step, or outside any run, it sends directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import uuid
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
+from typing import Any, TypeVar
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from django_inngest_realtime import fanout, history
+from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.envelope import Kind, Message
+from django_inngest_realtime.middleware import current_run, in_step
+from django_inngest_realtime.signals import message_published
+from django_inngest_realtime.topics import TopicMessage, TopicRef
+
+T = TypeVar("T")
+
+
+class PublishError(Exception):
+    """A message could not be published; the message says where and why."""
+
+
+class PayloadTooLarge(PublishError, ValueError):
+    """The message's data is over ``MAX_PAYLOAD_BYTES``."""
+
+
+def _envelope(
+    message: TopicMessage, kind: Kind = "data", stream_id: str | None = None
+) -> Message:
+    if not isinstance(message, TopicMessage):
+        raise TypeError(
+            "publish() takes a message built by a topic, for example "
+            f"my_channel().logs('hello'); got {type(message).__name__}."
+        )
+    limit = get_config().MAX_PAYLOAD_BYTES
+    size = len(json.dumps(message.data, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > limit:
+        raise PayloadTooLarge(
+            f"Data for channel {message.channel!r} topic {message.topic!r} is {size} bytes; "
+            f"the limit is {limit} (INNGEST_REALTIME['MAX_PAYLOAD_BYTES'])."
+        )
+    run = current_run()
+    return Message(
+        id=run.next_message_id() if run else uuid.uuid4().hex,
+        kind=kind,
+        channel=message.channel,
+        topic=message.topic,
+        data=message.data,
+        run_id=run.run_id if run else None,
+        fn_id=run.fn_id if run else None,
+        stream_id=stream_id,
+    )
+
+
+async def _deliver(envelope: Message) -> Message:
+    """Append to history and send to the (channel, topic) group: the one path for data."""
+    try:
+        stored = await history.get_store().append(envelope)
+        group = fanout.group_name(stored.channel, stored.topic)
+        layer: Any = get_channel_layer()
+        if layer is None:
+            raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
+        await layer.group_send(
+            group,
+            {"type": fanout.MESSAGE_TYPE, "group": group, "seq": stored.seq,
+             "frame": stored.to_json()},
+        )
+    except PublishError:
+        raise
+    except Exception as exc:
+        raise PublishError(
+            f"Could not publish to channel {envelope.channel!r} topic {envelope.topic!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    # Let this loop's hub drain the in-memory layer between publishes of a tight loop.
+    await asyncio.sleep(0)
+    message_published.send(sender=Message, message=stored)
+    return stored
+
+
+async def publish(message: TopicMessage) -> Message:
+    """Publish a validated message; returns the envelope as sent (with ``id`` and ``seq``)."""
+    run = current_run()
+    if run is not None and not in_step():
+        sent = await run.step.run(f"publish:{message.channel}", _publish_now, message)
+        return Message.model_validate(sent)
+    return await _deliver(_envelope(message))
+
+
+async def _publish_now(message: TopicMessage) -> dict[str, Any]:
+    return (await _deliver(_envelope(message))).to_dict()
+
+
+def publish_sync(message: TopicMessage) -> Message:
+    """Synchronous :func:`publish`, for sync Inngest functions, views and other threads."""
+    run = current_run()
+    if run is not None and not in_step():
+        sent = run.step.run(f"publish:{message.channel}", _publish_now_sync, message)
+        return Message.model_validate(sent)
+    return run_blocking(_deliver, _envelope(message))
+
+
+def _publish_now_sync(message: TopicMessage) -> dict[str, Any]:
+    return run_blocking(_deliver, _envelope(message)).to_dict()
+
+
+def run_blocking(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    """Run ``fn(*args)`` to completion from synchronous code, in whatever thread we are.
+
+    The in-memory channel layer is not thread-safe, so work goes to the loop that
+    subscribers live on when it runs in another thread; sync code that is itself
+    blocking a running loop gets a short-lived loop in a worker thread.
+    """
+    timeout = get_config().SYNC_PUBLISH_TIMEOUT
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is None:
+        home = fanout.home_loop()
+        if home is not None:
+            return asyncio.run_coroutine_threadsafe(fn(*args), home).result(timeout)
+        return async_to_sync(fn)(*args)
+
+    async def in_fresh_loop() -> T:
+        try:
+            return await fn(*args)
+        finally:
+            await history.get_store().close()
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="inngest-rt") as pool:
+        return pool.submit(asyncio.run, in_fresh_loop()).result(timeout)
+
+
+async def publish_stream(ref: TopicRef, chunks: AsyncIterable[str] | Iterable[str]) -> str:
+    """Stream text chunks on a topic: ``datastream-start``, ``chunk``..., ``datastream-end``.
+
+    The end is sent even when ``chunks`` raises (the error is then re-raised).
+    Returns the stream id.
+    """
+    run = current_run()
+    if run is not None and not in_step():
+        stream_id: str = await run.step.run(f"publish:{ref.channel}", _stream_now, ref, chunks)
+        return stream_id
+    return await _stream_now(ref, chunks)
+
+
+async def _stream_now(ref: TopicRef, chunks: AsyncIterable[str] | Iterable[str]) -> str:
+    stream_id = uuid.uuid4().hex
+    await _deliver(_envelope(_raw(ref, stream_id), "datastream-start", stream_id))
+    try:
+        if isinstance(chunks, AsyncIterable):
+            async for chunk in chunks:
+                await _deliver(_envelope(_chunk(ref, chunk), "chunk", stream_id))
+        else:
+            for chunk in chunks:
+                await _deliver(_envelope(_chunk(ref, chunk), "chunk", stream_id))
+    finally:
+        await _deliver(_envelope(_raw(ref, stream_id), "datastream-end", stream_id))
+    return stream_id
+
+
+def publish_stream_sync(ref: TopicRef, chunks: Iterable[str]) -> str:
+    """Synchronous :func:`publish_stream` for an iterable of text chunks."""
+    run = current_run()
+    if run is not None and not in_step():
+        stream_id: str = run.step.run(f"publish:{ref.channel}", _stream_now_sync, ref, chunks)
+        return stream_id
+    return _stream_now_sync(ref, chunks)
+
+
+def _stream_now_sync(ref: TopicRef, chunks: Iterable[str]) -> str:
+    stream_id = uuid.uuid4().hex
+    run_blocking(_deliver, _envelope(_raw(ref, stream_id), "datastream-start", stream_id))
+    try:
+        for chunk in chunks:
+            run_blocking(_deliver, _envelope(_chunk(ref, chunk), "chunk", stream_id))
+    finally:
+        run_blocking(_deliver, _envelope(_raw(ref, stream_id), "datastream-end", stream_id))
+    return stream_id
+
+
+def _raw(ref: TopicRef, data: Any) -> TopicMessage:
+    return TopicMessage(ref.channel, ref.name, data, ref.ref.definition)
+
+
+def _chunk(ref: TopicRef, chunk: Any) -> TopicMessage:
+    if not isinstance(chunk, str):
+        raise TypeError(
+            f"Stream chunks for channel {ref.channel!r} topic {ref.name!r} must be str, "
+            f"got {type(chunk).__name__}."
+        )
+    return _raw(ref, chunk)

@@ -1,0 +1,156 @@
+"""Server-side subscriptions: an async iterator of envelopes, and its SSE response."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+
+from django.http import StreamingHttpResponse
+
+from django_inngest_realtime import fanout, history
+from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.envelope import Message, sse_comment, sse_event
+from django_inngest_realtime.topics import ChannelRef, registry
+
+
+class Subscription:
+    """Live messages of one channel's topics; iterate it, then ``await close()``.
+
+    With a ``since`` position, what was published after it and is still in history
+    comes first, in order, then live messages, with nothing lost or repeated in between.
+    ``recovered`` is False when history no longer covered ``since``.
+    """
+
+    def __init__(self, channel: str, topics: list[str], since: int | None) -> None:
+        self.channel = channel
+        self.topics = topics
+        self.since = since
+        self.recovered: bool | None = None
+        self.position: int | None = None
+        self._subscriber = fanout.Subscriber(
+            {fanout.group_name(channel, t) for t in topics}, get_config().SUBSCRIBER_QUEUE_SIZE
+        )
+        self._backlog: list[tuple[int | None, str]] = []
+        self._hub: fanout.Hub | None = None
+        self._closed = False
+
+    async def start(self) -> Subscription:
+        self._hub = fanout.get_hub()
+        # Join before reading history, so nothing falls between the two.
+        await self._hub.add(self._subscriber)
+        if self.since is not None:
+            try:
+                replay = await history.get_store().since(self.channel, self.since)
+            except BaseException:
+                await self.close()
+                raise
+            self.recovered, self.position = replay.recovered, replay.position
+            wanted = set(self.topics)
+            self._backlog = [
+                (m.seq, m.to_json()) for m in replay.messages if m.topic in wanted
+            ]
+        return self
+
+    async def next_frame(self) -> tuple[int | None, str]:
+        """Return the next (seq, JSON frame); raise ``fanout.SubscriberClosed`` at the end."""
+        if self._backlog:
+            return self._backlog.pop(0)
+        while True:
+            seq, frame = await self._subscriber.get()
+            # Live messages at or before the replayed position were in the replay.
+            if self.position is not None and seq is not None and seq <= self.position:
+                continue
+            return seq, frame
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self
+
+    async def __anext__(self) -> Message:
+        try:
+            _, frame = await self.next_frame()
+        except fanout.SubscriberClosed:
+            raise StopAsyncIteration from None
+        return Message.from_json(frame)
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self._subscriber.closed_reason
+
+    async def close(self) -> None:
+        """Leave the channel; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._subscriber.close()
+        if self._hub is not None:
+            await self._hub.remove(self._subscriber)
+
+    def gap_frame(self) -> str:
+        """The control frame that tells a client history did not cover its position."""
+        return json.dumps(
+            {"kind": "gap", "channel": self.channel, "recovered": False,
+             "since": self.since, "position": self.position},
+            separators=(",", ":"),
+        )
+
+    def sse_response(self, *, keepalive: float | None = None) -> StreamingHttpResponse:
+        """A ``text/event-stream`` response of this subscription; it closes it when done."""
+        interval = get_config().SSE_KEEPALIVE if keepalive is None else keepalive
+        response = StreamingHttpResponse(
+            self._sse_events(interval), content_type="text/event-stream; charset=utf-8"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+    async def _sse_events(self, keepalive: float) -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n" + sse_comment("connected")
+            if self.recovered is False:
+                yield sse_event(self.gap_frame(), event="gap")
+            while True:
+                try:
+                    seq, frame = await asyncio.wait_for(self.next_frame(), keepalive)
+                except TimeoutError:
+                    yield sse_comment()
+                    continue
+                except fanout.SubscriberClosed as exc:
+                    if exc.reason == "slow":
+                        yield sse_event(json.dumps({"kind": "close", "reason": "slow"}),
+                                        event="close")
+                    return
+                yield sse_event(frame, event_id=None if seq is None else str(seq))
+        finally:
+            await self.close()
+
+
+async def subscribe(
+    channel: ChannelRef | str,
+    topics: Sequence[str] | None = None,
+    *,
+    since: int | None = None,
+) -> Subscription:
+    """Subscribe to topics of a channel (all its defined topics by default).
+
+    ``channel`` is a channel reference (``post_channel("123")``) or a concrete name.
+    """
+    if isinstance(channel, str):
+        try:
+            channel = registry.resolve(channel)
+        except LookupError:
+            if not topics:
+                raise LookupError(
+                    f"Channel {channel!r} matches no definition; name its topics explicitly."
+                ) from None
+            return await Subscription(channel, list(topics), since).start()
+    known = channel.topics
+    wanted = list(topics) if topics else known
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        raise LookupError(
+            f"Channel {channel.name!r} has no topic(s) {unknown} (topics: {known or 'none'})."
+        )
+    if not wanted:
+        raise ValueError(f"Channel {channel.name!r} has no topics to subscribe to.")
+    return await Subscription(channel.name, wanted, since).start()
