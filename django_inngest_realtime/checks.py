@@ -37,7 +37,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if not default:
         errors.append(
             Error(
-                "CHANNEL_LAYERS has no 'default' layer; published messages cannot reach subscribers.",
+                "CHANNEL_LAYERS has no 'default' layer; published messages cannot reach "
+                "subscribers.",
                 hint=f"Add CHANNEL_LAYERS = {{'default': {{'BACKEND': '{IN_MEMORY_LAYER}'}}}} "
                 "for one process, or channels_redis for several (docs/scaling.md).",
                 id="django_inngest_realtime.E001",

@@ -61,7 +61,7 @@ def get_config() -> RealtimeConfig:
     for key, value in user.items():
         expected = type(DEFAULTS[key])
         ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
-        if not ok or isinstance(value, bool) and expected is not bool:
+        if not ok or (isinstance(value, bool) and expected is not bool):
             raise ImproperlyConfigured(
                 f"{SETTING_NAME}[{key!r}] must be {expected.__name__}, got {value!r}."
             )

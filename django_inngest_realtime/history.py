@@ -146,8 +146,12 @@ class RedisHistoryStore(HistoryStore):
 
     async def append(self, message: Message) -> Message:
         seq = await self._client().eval(
-            _APPEND_LUA, 2, *self._keys(message.channel),
-            message.to_json(), self.size, max(int(self.ttl), 1),
+            _APPEND_LUA,
+            2,
+            *self._keys(message.channel),
+            message.to_json(),
+            self.size,
+            max(int(self.ttl), 1),
         )
         return message.model_copy(update={"seq": int(seq)})
 
@@ -161,8 +165,8 @@ class RedisHistoryStore(HistoryStore):
         kept = [
             message
             for raw, score in rows
-            if (message := Message.from_json(raw).model_copy(update={"seq": int(score)}))
-            .created_at >= cutoff
+            if (message := Message.from_json(raw).model_copy(update={"seq": int(score)})).created_at
+            >= cutoff
         ]
         return _replay(kept, after, int(position or 0))
 

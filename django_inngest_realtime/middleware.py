@@ -32,6 +32,22 @@ class RunContext:
     memo_count: int
     published: int = 0
 
+    def async_step(self) -> inngest.Step:
+        """The run's step tools, for code in an async function."""
+        if not isinstance(self.step, inngest.Step):
+            raise TypeError(
+                "This is a sync Inngest function: use publish_sync() / publish_stream_sync()."
+            )
+        return self.step
+
+    def sync_step(self) -> inngest.StepSync:
+        """The run's step tools, for code in a sync function."""
+        if not isinstance(self.step, inngest.StepSync):
+            raise TypeError(
+                "This is an async Inngest function: use `await publish(...)` / publish_stream()."
+            )
+        return self.step
+
     def next_message_id(self) -> str:
         self.published += 1
         key = f"{self.run_id}:{self.memo_count}:{self.published}"

@@ -35,9 +35,7 @@ class PayloadTooLarge(PublishError, ValueError):
     """The message's data is over ``MAX_PAYLOAD_BYTES``."""
 
 
-def _envelope(
-    message: TopicMessage, kind: Kind = "data", stream_id: str | None = None
-) -> Message:
+def _envelope(message: TopicMessage, kind: Kind = "data", stream_id: str | None = None) -> Message:
     if not isinstance(message, TopicMessage):
         raise TypeError(
             "publish() takes a message built by a topic, for example "
@@ -73,8 +71,12 @@ async def _deliver(envelope: Message) -> Message:
             raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
         await layer.group_send(
             group,
-            {"type": fanout.MESSAGE_TYPE, "group": group, "seq": stored.seq,
-             "frame": stored.to_json()},
+            {
+                "type": fanout.MESSAGE_TYPE,
+                "group": group,
+                "seq": stored.seq,
+                "frame": stored.to_json(),
+            },
         )
     except PublishError:
         raise
@@ -93,7 +95,7 @@ async def publish(message: TopicMessage) -> Message:
     """Publish a validated message; returns the envelope as sent (with ``id`` and ``seq``)."""
     run = current_run()
     if run is not None and not in_step():
-        sent = await run.step.run(f"publish:{message.channel}", _publish_now, message)
+        sent = await run.async_step().run(f"publish:{message.channel}", _publish_now, message)
         return Message.model_validate(sent)
     return await _deliver(_envelope(message))
 
@@ -106,7 +108,7 @@ def publish_sync(message: TopicMessage) -> Message:
     """Synchronous :func:`publish`, for sync Inngest functions, views and other threads."""
     run = current_run()
     if run is not None and not in_step():
-        sent = run.step.run(f"publish:{message.channel}", _publish_now_sync, message)
+        sent = run.sync_step().run(f"publish:{message.channel}", _publish_now_sync, message)
         return Message.model_validate(sent)
     return run_blocking(_deliver, _envelope(message))
 
@@ -151,7 +153,9 @@ async def publish_stream(ref: TopicRef, chunks: AsyncIterable[str] | Iterable[st
     """
     run = current_run()
     if run is not None and not in_step():
-        stream_id: str = await run.step.run(f"publish:{ref.channel}", _stream_now, ref, chunks)
+        stream_id: str = await run.async_step().run(
+            f"publish:{ref.channel}", _stream_now, ref, chunks
+        )
         return stream_id
     return await _stream_now(ref, chunks)
 
@@ -175,7 +179,9 @@ def publish_stream_sync(ref: TopicRef, chunks: Iterable[str]) -> str:
     """Synchronous :func:`publish_stream` for an iterable of text chunks."""
     run = current_run()
     if run is not None and not in_step():
-        stream_id: str = run.step.run(f"publish:{ref.channel}", _stream_now_sync, ref, chunks)
+        stream_id: str = run.sync_step().run(
+            f"publish:{ref.channel}", _stream_now_sync, ref, chunks
+        )
         return stream_id
     return _stream_now_sync(ref, chunks)
 

@@ -47,9 +47,7 @@ class Subscription:
                 raise
             self.recovered, self.position = replay.recovered, replay.position
             wanted = set(self.topics)
-            self._backlog = [
-                (m.seq, m.to_json()) for m in replay.messages if m.topic in wanted
-            ]
+            self._backlog = [(m.seq, m.to_json()) for m in replay.messages if m.topic in wanted]
         return self
 
     async def next_frame(self) -> tuple[int | None, str]:
@@ -89,8 +87,13 @@ class Subscription:
     def gap_frame(self) -> str:
         """The control frame that tells a client history did not cover its position."""
         return json.dumps(
-            {"kind": "gap", "channel": self.channel, "recovered": False,
-             "since": self.since, "position": self.position},
+            {
+                "kind": "gap",
+                "channel": self.channel,
+                "recovered": False,
+                "since": self.since,
+                "position": self.position,
+            },
             separators=(",", ":"),
         )
 
@@ -117,8 +120,9 @@ class Subscription:
                     continue
                 except fanout.SubscriberClosed as exc:
                     if exc.reason == "slow":
-                        yield sse_event(json.dumps({"kind": "close", "reason": "slow"}),
-                                        event="close")
+                        yield sse_event(
+                            json.dumps({"kind": "close", "reason": "slow"}), event="close"
+                        )
                     return
                 yield sse_event(frame, event_id=None if seq is None else str(seq))
         finally:
@@ -143,7 +147,7 @@ async def subscribe(
                 raise LookupError(
                     f"Channel {channel!r} matches no definition; name its topics explicitly."
                 ) from None
-            return await Subscription(channel, list(topics), since).start()
+            return await Subscription(str(channel), list(topics), since).start()
     known = channel.topics
     wanted = list(topics) if topics else known
     unknown = [t for t in wanted if t not in known]

@@ -11,6 +11,7 @@ Mirrors Inngest's TypeScript ``channel()`` / ``topic()`` builders::
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import inspect
 import re
@@ -40,7 +41,7 @@ class Topic:
         """Validate this topic's data with ``pydantic.TypeAdapter(tp)``."""
         return Topic(self.name, pydantic.TypeAdapter(tp))
 
-    def schema(self, model: type[pydantic.BaseModel]) -> Topic:
+    def schema(self, model: builtins.type[pydantic.BaseModel]) -> Topic:
         """Validate this topic's data with a pydantic model."""
         if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
             raise TypeError(f"topic({self.name!r}).schema() takes a pydantic model class.")
@@ -106,7 +107,9 @@ class TopicRef:
 
     def __call__(self, data: Any) -> TopicMessage:
         return TopicMessage(
-            self.ref.name, self.topic.name, self.topic.validate(data, self.ref.name),
+            self.ref.name,
+            self.topic.name,
+            self.topic.validate(data, self.ref.name),
             self.ref.definition,
         )
 
@@ -164,7 +167,8 @@ class Channel:
         if callable(name):
             self._builder: Callable[..., str] = name
             self.params = [
-                p.name for p in inspect.signature(name).parameters.values()
+                p.name
+                for p in inspect.signature(name).parameters.values()
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
             ]
             try:

@@ -28,8 +28,9 @@ async def hello(request: HttpRequest) -> HttpResponse:
     stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
     try:
         await inngest_client.send(
-            inngest.Event(name="hello-world/hello",
-                          data={"uuid": run_uuid, "prompt": body.get("prompt", "")})
+            inngest.Event(
+                name="hello-world/hello", data={"uuid": run_uuid, "prompt": body.get("prompt", "")}
+            )
         )
     except Exception as exc:
         await stream.close()

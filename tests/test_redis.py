@@ -1,0 +1,62 @@
+"""The scaled configuration: channels_redis on the local Redis, publishers in other processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from django_inngest_realtime import channel, publish, subscribe, topic
+
+pytestmark = pytest.mark.skipif(
+    not getattr(settings, "SCALED", False), reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled"
+)
+
+cross = channel("r-cross:{id}").add_topic(topic("logs").type(str))
+
+PUBLISHER = """
+import django, sys
+django.setup()
+from django_inngest_realtime import channel, topic, publish_sync
+cross = channel("r-cross:{id}").add_topic(topic("logs").type(str))
+for i in range(int(sys.argv[2])):
+    publish_sync(cross(sys.argv[1]).logs(f"m{i}"))
+"""
+
+
+def run_publisher(channel_id: str, count: int) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    subprocess.run(
+        [sys.executable, "-c", PUBLISHER, channel_id, str(count)], check=True, env=env, timeout=60
+    )
+
+
+async def test_publisher_in_another_process_reaches_subscriber() -> None:
+    sub = await subscribe(cross("p1"), topics=["logs"])
+    await asyncio.to_thread(run_publisher, "p1", 50)
+    got = [await asyncio.wait_for(sub.__anext__(), 10) for _ in range(50)]
+    assert [m.data for m in got] == [f"m{i}" for i in range(50)]
+    assert [m.seq for m in got] == list(range(1, 51))
+    await sub.close()
+
+
+async def test_resume_from_history_written_by_another_process() -> None:
+    await asyncio.to_thread(run_publisher, "p2", 10)
+    sub = await subscribe(cross("p2"), topics=["logs"], since=7)
+    got = [await asyncio.wait_for(sub.__anext__(), 10) for _ in range(3)]
+    assert [m.seq for m in got] == [8, 9, 10] and sub.recovered is True
+    await sub.close()
+
+
+async def test_idle_subscriber_survives_redis_socket_timeout() -> None:
+    # redis-py 8 times out idle reads after 5 s unless socket_timeout is None (NOTES.md #1).
+    sub = await subscribe(cross("idle"), topics=["logs"])
+    await asyncio.sleep(6.5)
+    await publish(cross("idle").logs("still here"))
+    got = await asyncio.wait_for(sub.__anext__(), 10)
+    assert got.data == "still here"
+    await sub.close()
