@@ -41,6 +41,15 @@ class RealtimeConfig:
     SSE_KEEPALIVE: float = 15.0
     #: Seconds a synchronous publish waits for the channel layer before raising.
     SYNC_PUBLISH_TIMEOUT: float = 10.0
+    #: Dotted path to the project's ``inngest.Inngest`` client (sends approval replies,
+    #: forwards publishes to Inngest's hosted realtime).
+    INNGEST_CLIENT: str = ""
+    #: Name of the event sent when a confirmation is decided.
+    CONFIRMATION_EVENT: str = "inngest-realtime/confirmation.decided"
+    #: First retry delay, in seconds, of an undelivered confirmation reply (doubles each time).
+    OUTBOX_RETRY_BASE: float = 1.0
+    #: Longest delay, in seconds, between two delivery attempts of a confirmation reply.
+    OUTBOX_RETRY_MAX: float = 300.0
 
 
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RealtimeConfig)}
