@@ -13,6 +13,7 @@ from django_inngest_realtime.publish import (
     publish_sync,
 )
 from django_inngest_realtime.subscribe import Subscription, subscribe
+from django_inngest_realtime.tokens import get_subscription_token
 from django_inngest_realtime.topics import (
     Channel,
     ChannelRef,
@@ -34,6 +35,7 @@ __all__ = [
     "TopicMessage",
     "TopicRef",
     "channel",
+    "get_subscription_token",
     "publish",
     "publish_stream",
     "publish_stream_sync",

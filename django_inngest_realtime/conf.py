@@ -41,6 +41,20 @@ class RealtimeConfig:
     SSE_KEEPALIVE: float = 15.0
     #: Seconds a synchronous publish waits for the channel layer before raising.
     SYNC_PUBLISH_TIMEOUT: float = 10.0
+    #: Seconds a subscription token stays valid for subscribing.
+    TOKEN_TTL: int = 300
+    #: Base URL put in tokens as ``apiBaseUrl`` (Inngest's JavaScript client connects to
+    #: ``<apiBaseUrl>/v1/realtime/connect``); empty: taken from the request, else ``"/"``.
+    API_BASE_URL: str = ""
+    #: Seconds between keep-alive pings on an idle WebSocket.
+    WS_PING_INTERVAL: float = 25.0
+    #: Largest frame, in bytes, a client may send over the WebSocket.
+    MAX_FRAME_BYTES: int = 64 * 1024
+    #: Subscriptions one WebSocket may hold at once.
+    MAX_SUBSCRIPTIONS: int = 32
+    #: Also send every publish to Inngest's hosted realtime (``POST /v1/realtime/publish``)
+    #: through ``INNGEST_CLIENT``.
+    FORWARD_TO_INNGEST: bool = False
     #: Dotted path to the project's ``inngest.Inngest`` client (sends approval replies,
     #: forwards publishes to Inngest's hosted realtime).
     INNGEST_CLIENT: str = ""

@@ -103,9 +103,9 @@ class Hub:
         """Start delivering the subscriber's groups to it."""
         async with self._lock:
             if self.channel_name is None:
-                self.channel_name = await self.layer.new_channel(
-                    prefix=f"{get_config().GROUP_PREFIX}.hub."
-                )
+                # The default prefix: channels_redis receives every process-specific
+                # channel through one shared list, and a custom prefix would starve it.
+                self.channel_name = await self.layer.new_channel()
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="inngest-realtime-hub")
             for group in subscriber.groups:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from tests import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("stream/<str:name>", views.stream),
+    path("test-publish/<str:name>/<str:topic>", views.publish_view),
+    path("", include("django_inngest_realtime.urls")),
 ]

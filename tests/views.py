@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, StreamingHttpResponse
+import json
 
-from django_inngest_realtime import subscribe
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from django_inngest_realtime import publish, subscribe
+from django_inngest_realtime.topics import registry
+from tests import channels  # noqa: F401  (defines the channels the live server serves)
 
 
 async def stream(request: HttpRequest, name: str) -> StreamingHttpResponse:
@@ -13,3 +18,11 @@ async def stream(request: HttpRequest, name: str) -> StreamingHttpResponse:
         since=int(since) if since is not None else None,
     )
     return sub.sse_response(keepalive=float(request.GET.get("keepalive", "15")))
+
+
+@csrf_exempt
+async def publish_view(request: HttpRequest, name: str, topic: str) -> JsonResponse:
+    """Test-only: publish the JSON body (a list of data items) from inside the server."""
+    ref = registry.resolve(name)
+    sent = [await publish(ref.topic(topic)(item)) for item in json.loads(request.body)]
+    return JsonResponse({"seqs": [m.seq for m in sent]})

@@ -1,0 +1,173 @@
+"""The WebSocket transport: ``/v1/realtime/connect?token=KEY``.
+
+Speaks Inngest Realtime's wire format (one JSON envelope per frame) so Inngest's own
+JavaScript client can subscribe; adds multiplexing (``sub`` / ``unsub`` frames), resume
+(``since``) and keep-alive pings. Close codes are listed in ``docs/subscribing.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from django_inngest_realtime import fanout
+from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.subscribe import Subscription
+from django_inngest_realtime.tokens import TokenError, TokenMalformed, verify_token
+
+CLOSE_MALFORMED = 4400
+CLOSE_SLOW = 4408
+CLOSE_TOO_BIG = 1009
+ERROR_TOO_MANY = 4429
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """One WebSocket, any number of channel subscriptions."""
+
+    async def connect(self) -> None:
+        self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
+        params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        refused: TokenError | None = None
+        if "token" in params:  # otherwise a client that will send ``sub`` frames
+            try:
+                # Joined before the handshake completes: once open, live messages flow.
+                await self._subscribe(
+                    params["token"][0],
+                    since=_since(params.get("since", [None])[0]),
+                    topics=_topics(params.get("topics", [None])[0]),
+                    start_pump=False,
+                )
+            except TokenError as exc:
+                refused = exc
+        await self.accept()
+        if refused is not None:
+            await self.close(code=refused.code, reason=refused.reason)
+            return
+        for sub, _ in self.subscriptions.values():
+            self.subscriptions[sub.channel] = (sub, asyncio.create_task(self._pump(sub)))
+        self.pinger = asyncio.create_task(self._ping())
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.close(code=CLOSE_MALFORMED, reason="Only JSON text frames are accepted.")
+            return
+        if len(text_data) > get_config().MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG, reason="Frame too large.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("kind"), str):
+            await self.close(code=CLOSE_MALFORMED, reason='Frames are JSON objects with a "kind".')
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content["kind"]
+        if kind == "ping":
+            await self.send(text_data='{"kind":"pong"}')
+        elif kind == "pong":
+            return
+        elif kind == "sub":
+            try:
+                sub = await self._subscribe(
+                    content.get("data"),
+                    since=_since(content.get("since")),
+                    topics=_topics(content.get("topics")),
+                )
+            except TokenError as exc:
+                await self._error(exc.code, exc.reason, content.get("channel"))
+                return
+            if sub is not None:  # acknowledged: live messages flow from here on
+                ack = {"kind": "sub", "channel": sub.channel, "topics": sub.topics}
+                await self.send(text_data=json.dumps(ack))
+        elif kind == "unsub":
+            name = content.get("channel") or content.get("data")
+            if isinstance(name, str) and name in self.subscriptions:
+                await self._unsubscribe(name)
+            else:
+                await self._error(CLOSE_MALFORMED, "No such subscription.", name)
+        else:
+            await self.close(code=CLOSE_MALFORMED, reason=f"Unknown frame kind {kind[:40]!r}.")
+
+    async def _subscribe(
+        self, key: Any, *, since: int | None, topics: list[str] | None, start_pump: bool = True
+    ) -> Subscription | None:
+        user = self.scope.get("user")
+        scope = verify_token(key, user=user, topics=topics)
+        if scope.channel in self.subscriptions:
+            await self._unsubscribe(scope.channel)
+        elif len(self.subscriptions) >= get_config().MAX_SUBSCRIPTIONS:
+            await self._error(
+                ERROR_TOO_MANY, "Too many subscriptions on this socket.", scope.channel
+            )
+            return None
+        sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+        pump = asyncio.create_task(self._pump(sub)) if start_pump else None
+        self.subscriptions[scope.channel] = (sub, pump)
+        return sub
+
+    async def _unsubscribe(self, channel: str) -> None:
+        sub, pump = self.subscriptions.pop(channel)
+        if pump is not None:
+            pump.cancel()
+        await sub.close()
+
+    async def _pump(self, sub: Subscription) -> None:
+        try:
+            if sub.recovered is False:
+                await self.send(text_data=sub.gap_frame())
+            while True:
+                _, frame = await sub.next_frame()
+                await self.send(text_data=frame)
+        except fanout.SubscriberClosed as exc:
+            if exc.reason == "slow":
+                await self.close(
+                    code=CLOSE_SLOW, reason="Too slow to keep up; resume from your last seq."
+                )
+
+    async def _ping(self) -> None:
+        interval = get_config().WS_PING_INTERVAL
+        while True:
+            await asyncio.sleep(interval)
+            await self.send(text_data='{"kind":"ping"}')
+
+    async def _error(self, code: int, reason: str, channel: Any = None) -> None:
+        frame: dict[str, Any] = {"kind": "error", "code": code, "reason": reason}
+        if isinstance(channel, str):
+            frame["channel"] = channel
+        await self.send(text_data=json.dumps(frame))
+
+    async def disconnect(self, code: int) -> None:
+        pinger = getattr(self, "pinger", None)
+        if pinger is not None:
+            pinger.cancel()
+        for channel in list(getattr(self, "subscriptions", {})):
+            await self._unsubscribe(channel)
+
+
+def _since(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        since = int(value)
+    except (TypeError, ValueError):
+        raise TokenMalformed("'since' must be a whole number.") from None
+    if since < 0:
+        raise TokenMalformed("'since' must not be negative.")
+    return since
+
+
+def _topics(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return [t for t in value.split(",") if t]
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return value
+    raise TokenMalformed("'topics' must be a list of names.")

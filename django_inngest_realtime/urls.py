@@ -1,0 +1,18 @@
+"""HTTP routes: ``path("", include("django_inngest_realtime.urls"))`` at the site root.
+
+Inngest's JavaScript client builds ``<apiBaseUrl>/v1/realtime/...`` URLs, so mount these
+at the root of the host that ``apiBaseUrl`` names.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from django_inngest_realtime import views
+
+app_name = "django_inngest_realtime"
+
+urlpatterns = [
+    path("v1/realtime/sse", views.sse, name="sse"),
+    path("v1/realtime/token", views.token_refresh, name="token"),
+]

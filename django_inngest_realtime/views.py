@@ -1,0 +1,98 @@
+"""HTTP transports: the SSE endpoint and the token-refresh view."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_GET, require_POST
+
+from django_inngest_realtime.subscribe import Subscription
+from django_inngest_realtime.tokens import (
+    TokenError,
+    TokenMalformed,
+    get_subscription_token,
+    verify_token,
+)
+
+
+def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": reason}
+    if code is not None:
+        body["code"] = code
+    return JsonResponse(body, status=status)
+
+
+@require_GET
+async def sse(request: HttpRequest) -> HttpResponseBase:
+    """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b]``: a ``text/event-stream``.
+
+    ``Last-Event-ID`` (sent by browsers when they reconnect) takes precedence over ``since``.
+    """
+    user = await request.auser()
+    since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
+    try:
+        topics_raw = request.GET.get("topics")
+        topics = [t for t in topics_raw.split(",") if t] if topics_raw else None
+        scope = verify_token(request.GET.get("token"), user=user, topics=topics)
+        since = _parse_since(since_raw)
+    except TokenError as exc:
+        return _error(exc.status, exc.reason, exc.code)
+    sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+    return sub.sse_response()
+
+
+def _parse_since(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise TokenMalformed("'since' / Last-Event-ID must be a whole number.")
+    return int(value)
+
+
+@require_POST
+def token_refresh(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/realtime/token``: a fresh token for the signed-in (or anonymous) user.
+
+    Body: ``{"channel": "post:1", "topics": ["updated"]}`` (JSON or form data), or
+    Inngest's shape ``[{"channel": "post:1", "name": "updated"}, ...]``. CSRF-protected.
+    """
+    try:
+        channel, topics = _token_request(request)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    try:
+        token = get_subscription_token(channel, topics or None, request=request)
+    except PermissionDenied as exc:
+        return _error(403, str(exc) or "Not allowed.")
+    except LookupError as exc:
+        return _error(404, str(exc))
+    return JsonResponse({**token, "jwt": token["key"]})
+
+
+def _token_request(request: HttpRequest) -> tuple[str, list[str]]:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            raise ValueError("The body is not JSON.") from None
+    else:
+        body = {"channel": request.POST.get("channel"), "topics": request.POST.getlist("topics")}
+    if isinstance(body, list):  # Inngest's token request shape
+        if not body or not all(isinstance(item, dict) for item in body):
+            raise ValueError("Expected a list of {channel, name} objects.")
+        channels = {item.get("channel") for item in body}
+        if len(channels) != 1:
+            raise ValueError("A token covers exactly one channel.")
+        body = {"channel": channels.pop(), "topics": [item.get("name") for item in body]}
+    if not isinstance(body, dict):
+        raise ValueError("Expected a JSON object with 'channel' and 'topics'.")
+    channel, topics = body.get("channel"), body.get("topics") or []
+    if not isinstance(channel, str) or not channel:
+        raise ValueError("'channel' is required.")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise ValueError("'topics' must be a list of names.")
+    return channel, topics

@@ -1,0 +1,22 @@
+"""Channels shared by the test process and the live servers it starts."""
+
+from __future__ import annotations
+
+import pydantic
+
+from django_inngest_realtime import channel, topic
+
+
+class Vote(pydantic.BaseModel):
+    id: str
+    likes: int
+
+
+def only_owner(user: object, owner: str) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "username", "") == owner
+
+
+live = (
+    channel("live:{id}").add_topic(topic("logs").type(str)).add_topic(topic("votes").schema(Vote))
+)
+private = channel("private:{owner}", authorize=only_owner).add_topic(topic("logs").type(str))

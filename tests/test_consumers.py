@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+
+from django_inngest_realtime import get_subscription_token, publish
+from django_inngest_realtime.fanout import get_hub
+from tests.asgi import application
+from tests.channels import live, private
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def connect(query: str = "", headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    return WebsocketCommunicator(application, f"/v1/realtime/connect{query}", headers=headers)
+
+
+async def recv(comm: Any) -> dict[str, Any]:
+    return json.loads(await comm.receive_from(timeout=5))
+
+
+async def closed_with(comm: Any) -> int:
+    message = await comm.receive_output(timeout=5)
+    while message["type"] != "websocket.close":
+        message = await comm.receive_output(timeout=5)
+    return int(message["code"])
+
+
+async def test_token_in_url_receives_envelopes() -> None:
+    token = get_subscription_token(live("ws1"), topics=["logs"])
+    comm = connect(f"?token={token['key']}")
+    assert (await comm.connect())[0]
+    sent = await publish(live("ws1").logs("hello"))
+    await publish(live("ws1").votes({"id": "x", "likes": 1}))  # not subscribed
+    await publish(live("ws1").logs("again"))
+    assert await comm.receive_from(timeout=5) == sent.to_json()
+    assert (await recv(comm))["data"] == "again"
+    assert await comm.receive_nothing(0.1)
+    await comm.disconnect()
+    assert not get_hub().members  # no group left behind
+
+
+async def test_sub_and_unsub_frames_multiplex() -> None:
+    comm = connect()
+    assert (await comm.connect())[0]
+    for n in ("a", "b"):
+        key = get_subscription_token(live(f"m{n}"))["key"]
+        await comm.send_json_to({"kind": "sub", "data": key})
+        ack = await recv(comm)
+        assert ack == {"kind": "sub", "channel": f"live:m{n}", "topics": ["logs", "votes"]}
+    await publish(live("ma").logs("to a"))
+    await publish(live("mb").logs("to b"))
+    assert [(await recv(comm))["channel"] for _ in range(2)] == ["live:ma", "live:mb"]
+    await comm.send_json_to({"kind": "unsub", "channel": "live:ma"})
+    await comm.send_json_to({"kind": "ping"})
+    assert await recv(comm) == {"kind": "pong"}
+    await publish(live("ma").logs("gone"))
+    await publish(live("mb").logs("still"))
+    assert (await recv(comm))["data"] == "still"
+    await comm.disconnect()
+    assert not get_hub().members
+
+
+async def test_resume_since_and_gap_signal() -> None:
+    for i in range(5):
+        await publish(live("r").logs(str(i)))
+    key = get_subscription_token(live("r"))["key"]
+    comm = connect(f"?token={key}&since=3")
+    assert (await comm.connect())[0]
+    assert [(await recv(comm))["seq"] for _ in range(2)] == [4, 5]
+    await comm.disconnect()
+    with override_settings(INNGEST_REALTIME={"HISTORY_SIZE": 2}):
+        for i in range(5):
+            await publish(live("g").logs(str(i)))
+        comm = connect(f"?token={get_subscription_token(live('g'))['key']}&since=0")
+        assert (await comm.connect())[0]
+        gap = await recv(comm)
+        assert gap == {
+            "kind": "gap",
+            "channel": "live:g",
+            "recovered": False,
+            "since": 0,
+            "position": 5,
+        }
+        assert [(await recv(comm))["seq"] for _ in range(2)] == [4, 5]
+        await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("make_query", "code"),
+    [
+        (lambda key: "?token=garbage", 4400),
+        (lambda key: f"?token={key[:-3]}xyz", 4401),
+        (lambda key: f"?token={key}&topics=votes", 4403),
+        (lambda key: f"?token={key}&since=-1", 4400),
+        (lambda key: f"?token={key}&since=abc", 4400),
+    ],
+)
+async def test_refused_tokens_close_with_documented_codes(make_query: Any, code: int) -> None:
+    key = get_subscription_token(live("x"), topics=["logs"])["key"]
+    comm = connect(make_query(key))
+    assert (await comm.connect())[0]
+    assert await closed_with(comm) == code
+
+
+async def test_expired_token_closes_4410() -> None:
+    key = get_subscription_token(live("x"))["key"]
+    with override_settings(INNGEST_REALTIME={"TOKEN_TTL": -1}):
+        comm = connect(f"?token={key}")
+        assert (await comm.connect())[0]
+        assert await closed_with(comm) == 4410
+
+
+async def test_another_users_token_is_refused_and_own_accepted() -> None:
+    ann = await User.objects.acreate(username="ann")
+    bob = await User.objects.acreate(username="bob")
+    key = get_subscription_token(private("ann"), user=ann)["key"]
+
+    def cookie_for(user: User) -> list[tuple[bytes, bytes]]:
+        client = Client()
+        client.force_login(user)
+        return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+    comm = connect(f"?token={key}", await sync_to_async(cookie_for)(bob))
+    assert (await comm.connect())[0]
+    assert await closed_with(comm) == 4403
+    comm = connect(f"?token={key}")  # anonymous
+    assert (await comm.connect())[0]
+    assert await closed_with(comm) == 4403
+    comm = connect(f"?token={key}", await sync_to_async(cookie_for)(ann))
+    assert (await comm.connect())[0]
+    await publish(private("ann").logs("for ann"))
+    assert (await recv(comm))["data"] == "for ann"
+    await comm.disconnect()
+
+
+async def test_refused_sub_frame_answers_error_and_keeps_socket() -> None:
+    comm = connect()
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"kind": "sub", "data": "forged:token:here"})
+    error = await recv(comm)
+    assert error["kind"] == "error" and error["code"] == 4401
+    await comm.send_json_to({"kind": "sub", "data": get_subscription_token(live("k"))["key"]})
+    assert (await recv(comm))["kind"] == "sub"
+    await publish(live("k").logs("ok"))
+    assert (await recv(comm))["data"] == "ok"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"text_data": "not json"}, 4400),
+        ({"text_data": "[1, 2]"}, 4400),
+        ({"text_data": '{"no": "kind"}'}, 4400),
+        ({"text_data": '{"kind": "explode"}'}, 4400),
+        ({"bytes_data": b"\x00\x01"}, 4400),
+        ({"text_data": json.dumps({"kind": "sub", "data": "x" * 70_000})}, 1009),
+    ],
+)
+async def test_malformed_and_oversize_frames_close(frame: dict[str, Any], code: int) -> None:
+    comm = connect()
+    assert (await comm.connect())[0]
+    await comm.send_to(**frame)
+    assert await closed_with(comm) == code
+
+
+async def test_too_many_subscriptions() -> None:
+    with override_settings(INNGEST_REALTIME={"MAX_SUBSCRIPTIONS": 1}):
+        comm = connect(f"?token={get_subscription_token(live('t1'))['key']}")
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"kind": "sub", "data": get_subscription_token(live("t2"))["key"]})
+        assert (await recv(comm))["code"] == 4429
+        await comm.disconnect()
+
+
+async def test_keepalive_pings() -> None:
+    with override_settings(INNGEST_REALTIME={"WS_PING_INTERVAL": 0.05}):
+        comm = connect()
+        assert (await comm.connect())[0]
+        assert await recv(comm) == {"kind": "ping"}
+        await comm.disconnect()
+
+
+async def test_origin_validation() -> None:
+    key = get_subscription_token(live("o"))["key"]
+    with override_settings(ALLOWED_HOSTS=["good.example"]):
+        evil = connect(f"?token={key}", [(b"origin", b"https://evil.example")])
+        assert not (await evil.connect())[0]
+        good = connect(f"?token={key}", [(b"origin", b"https://good.example")])
+        assert (await good.connect())[0]
+        await good.disconnect()
