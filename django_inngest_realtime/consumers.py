@@ -28,6 +28,11 @@ ERROR_TOO_MANY = 4429
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """One WebSocket, any number of channel subscriptions."""
 
+    # Messages arrive through the per-process hub, so a connection needs no channel-layer
+    # channel of its own: an alias that is not configured makes Channels skip creating one
+    # (``get_channel_layer`` returns None), which saves a receive loop per connection.
+    channel_layer_alias = "django_inngest_realtime.no-per-connection-channel"
+
     async def connect(self) -> None:
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))

@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from django_inngest_realtime import fanout, history
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Kind, Message
-from django_inngest_realtime.middleware import current_run, in_step
+from django_inngest_realtime.middleware import current_run, forward_to_inngest, in_step
 from django_inngest_realtime.signals import message_published
 from django_inngest_realtime.topics import TopicMessage, TopicRef
 
@@ -88,6 +88,15 @@ async def _deliver(envelope: Message) -> Message:
     # Let this loop's hub drain the in-memory layer between publishes of a tight loop.
     await asyncio.sleep(0)
     message_published.send(sender=Message, message=stored)
+    if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
+        try:
+            await forward_to_inngest(stored)
+        except Exception as exc:
+            raise PublishError(
+                f"Published to this server's subscribers (seq {stored.seq}), but Inngest "
+                f"refused the forward of channel {stored.channel!r} topic {stored.topic!r} to "
+                f"its hosted realtime: {exc}"
+            ) from exc
     return stored
 
 

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from django.conf import settings
 
 from django_inngest_realtime import history
 from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.testing.daphne import DaphneServer
 
 
 def pytest_report_header() -> str:
@@ -25,3 +28,30 @@ def _fresh_state() -> Iterator[None]:
     yield
     get_config.cache_clear()
     history.reset_store()
+
+
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> DaphneServer:
+    """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder."""
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    return DaphneServer(
+        "tests.asgi:application",
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings"},
+        log_path=str(log),
+    ).start()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    srv = start_server(tmp_path_factory)
+    yield srv
+    srv.stop()
+
+
+async def post_publish(
+    server: DaphneServer, name: str, items: list[Any], topic: str = "logs"
+) -> list[int]:
+    """Publish ``items`` from inside the server process (the in-memory layer is per process)."""
+    async with httpx.AsyncClient() as client:
+        res = await client.post(f"{server.url}/test-publish/{name}/{topic}", json=items, timeout=30)
+        res.raise_for_status()
+        return list(res.json()["seqs"])
