@@ -6,20 +6,17 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from django.conf import settings
 
 from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
+from tests.conftest import post_publish, start_server
 
 scaled_only = pytest.mark.skipif(
     not getattr(settings, "SCALED", False), reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled"
 )
-
-
-from tests.conftest import post_publish, start_server
 
 
 def key(name: str, **kwargs: Any) -> str:
