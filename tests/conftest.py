@@ -11,6 +11,7 @@ from django.conf import settings
 from django_inngest_realtime import history
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.testing.daphne import DaphneServer
+from tests import channels  # noqa: F401  (registers the channels every test uses)
 
 
 def pytest_report_header() -> str:
