@@ -52,8 +52,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if refused is not None:
             await self.close(code=refused.code, reason=refused.reason)
             return
-        for sub, _ in self.subscriptions.values():
-            self.subscriptions[sub.channel] = (sub, asyncio.create_task(self._pump(sub)))
+        for name, (sub, _) in self.subscriptions.items():
+            self.subscriptions[name] = (sub, asyncio.create_task(self._pump(sub)))
         self.pinger = asyncio.create_task(self._ping())
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -84,41 +84,50 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                     content.get("data"),
                     since=_since(content.get("since")),
                     topics=_topics(content.get("topics")),
+                    sub_id=content.get("id"),
                 )
             except TokenError as exc:
-                await self._error(exc.code, exc.reason, content.get("channel"))
+                await self._error(exc.code, exc.reason, content.get("channel"), content.get("id"))
                 return
             if sub is not None:  # acknowledged: live messages flow from here on
                 ack = {"kind": "sub", "channel": sub.channel, "topics": sub.topics}
+                if isinstance(content.get("id"), str):
+                    ack["id"] = content["id"]
                 await self.send(text_data=json.dumps(ack))
         elif kind == "unsub":
-            name = content.get("channel") or content.get("data")
+            name = content.get("id") or content.get("channel") or content.get("data")
             if isinstance(name, str) and name in self.subscriptions:
                 await self._unsubscribe(name)
             else:
-                await self._error(CLOSE_MALFORMED, "No such subscription.", name)
+                await self._error(CLOSE_MALFORMED, "No such subscription.", None, name)
         else:
             await self.close(code=CLOSE_MALFORMED, reason=f"Unknown frame kind {kind[:40]!r}.")
 
     async def _subscribe(
-        self, key: Any, *, since: int | None, topics: list[str] | None, start_pump: bool = True
+        self,
+        key: Any,
+        *,
+        since: int | None,
+        topics: list[str] | None,
+        sub_id: Any = None,
+        start_pump: bool = True,
     ) -> Subscription | None:
-        user = self.scope.get("user")
-        scope = verify_token(key, user=user, topics=topics)
-        if scope.channel in self.subscriptions:
-            await self._unsubscribe(scope.channel)
+        """Subscribe under ``sub_id`` (the channel name by default); the same id replaces."""
+        scope = verify_token(key, user=self.scope.get("user"), topics=topics)
+        name = sub_id if isinstance(sub_id, str) and sub_id else scope.channel
+        if name in self.subscriptions:
+            await self._unsubscribe(name)
         elif len(self.subscriptions) >= get_config().MAX_SUBSCRIPTIONS:
-            await self._error(
-                ERROR_TOO_MANY, "Too many subscriptions on this socket.", scope.channel
-            )
+            reason = "Too many subscriptions on this socket."
+            await self._error(ERROR_TOO_MANY, reason, scope.channel, sub_id)
             return None
         sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
         pump = asyncio.create_task(self._pump(sub)) if start_pump else None
-        self.subscriptions[scope.channel] = (sub, pump)
+        self.subscriptions[name] = (sub, pump)
         return sub
 
-    async def _unsubscribe(self, channel: str) -> None:
-        sub, pump = self.subscriptions.pop(channel)
+    async def _unsubscribe(self, name: str) -> None:
+        sub, pump = self.subscriptions.pop(name)
         if pump is not None:
             pump.cancel()
         await sub.close()
@@ -142,10 +151,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await asyncio.sleep(interval)
             await self.send(text_data='{"kind":"ping"}')
 
-    async def _error(self, code: int, reason: str, channel: Any = None) -> None:
+    async def _error(self, code: int, reason: str, channel: Any = None, sub_id: Any = None) -> None:
         frame: dict[str, Any] = {"kind": "error", "code": code, "reason": reason}
         if isinstance(channel, str):
             frame["channel"] = channel
+        if isinstance(sub_id, str):
+            frame["id"] = sub_id
         await self.send(text_data=json.dumps(frame))
 
     async def disconnect(self, code: int) -> None:

@@ -33,6 +33,17 @@ class Replay:
     position: int
 
 
+def sequence_start() -> int:
+    """Where a channel's sequence starts: the current time in microseconds' order.
+
+    A store that loses its state (a restarted process with in-memory history, an expired
+    or flushed Redis key) starts the channel again above every position it gave out
+    before, so a client resuming from an old position gets what is kept, with a gap
+    signal, instead of a silent skip.
+    """
+    return int(time.time() * 1000) * 1000
+
+
 class HistoryStore:
     """Interface of a history store."""
 
@@ -56,13 +67,17 @@ class HistoryStore:
         """Release what this store holds for the running event loop."""
 
 
-def _replay(kept: list[Message], after: int, position: int) -> Replay:
+def _replay(kept: list[Message], after: int, position: int, start: int) -> Replay:
+    """What a client that saw ``after`` missed; ``start`` is the value before seq one."""
+    if after == 0:
+        after = start  # 0 asks for everything from the channel's start
+    if after < start or after > position:
+        # A position from before this sequence began: the store lost its state (a
+        # restarted process with in-memory history, a flushed Redis). Everything kept
+        # is new to that client, and it may have missed more.
+        return Replay(kept, False, position)
     missed = [m for m in kept if m.seq is not None and m.seq > after]
-    if after > position:
-        # The client saw positions this history never gave out (store reset): say so.
-        return Replay(missed, False, position)
-    first_needed = after + 1
-    recovered = first_needed > position or (bool(missed) and missed[0].seq == first_needed)
+    recovered = after == position or (bool(missed) and missed[0].seq == after + 1)
     return Replay(missed, recovered, position)
 
 
@@ -73,12 +88,15 @@ class MemoryHistoryStore(HistoryStore):
         super().__init__(size, ttl)
         self._lock = threading.Lock()
         self._seq: dict[str, int] = {}
+        self._start: dict[str, int] = {}
         self._kept: dict[str, collections.deque[tuple[float, Message]]] = {}
 
     def append_now(self, message: Message) -> Message:
         now = time.monotonic()
         with self._lock:
-            seq = self._seq.get(message.channel, 0) + 1
+            if message.channel not in self._seq:
+                self._seq[message.channel] = self._start[message.channel] = sequence_start()
+            seq = self._seq[message.channel] + 1
             self._seq[message.channel] = seq
             stored = message.model_copy(update={"seq": seq})
             kept = self._kept.setdefault(message.channel, collections.deque(maxlen=self.size))
@@ -96,7 +114,7 @@ class MemoryHistoryStore(HistoryStore):
             if kept is not None:
                 self._expire(kept, now)
             messages = [m for _, m in kept] if kept else []
-            return _replay(messages, after, self._seq.get(channel, 0))
+            return _replay(messages, after, self._seq.get(channel, 0), self._start.get(channel, 0))
 
     async def position(self, channel: str) -> int:
         with self._lock:
@@ -108,6 +126,8 @@ class MemoryHistoryStore(HistoryStore):
 
 
 _APPEND_LUA = """
+redis.call('SET', KEYS[1], ARGV[4], 'NX')
+redis.call('SET', KEYS[3], ARGV[4], 'NX')
 local seq = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 local size = tonumber(ARGV[2])
@@ -115,6 +135,7 @@ local n = redis.call('ZCARD', KEYS[2])
 if n > size then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - size - 1) end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) * 24, 86400))
+redis.call('EXPIRE', KEYS[3], math.max(tonumber(ARGV[3]) * 24, 86400))
 return seq
 """
 
@@ -140,27 +161,29 @@ class RedisHistoryStore(HistoryStore):
             self._clients[loop] = client
         return client
 
-    def _keys(self, channel: str) -> tuple[str, str]:
+    def _keys(self, channel: str) -> tuple[str, str, str]:
         base = f"{self.prefix}:h:{{{channel}}}"
-        return f"{base}:seq", f"{base}:msgs"
+        return f"{base}:seq", f"{base}:msgs", f"{base}:start"
 
     async def append(self, message: Message) -> Message:
         seq = await self._client().eval(
             _APPEND_LUA,
-            2,
+            3,
             *self._keys(message.channel),
             message.to_json(),
             self.size,
             max(int(self.ttl), 1),
+            sequence_start(),
         )
         return message.model_copy(update={"seq": int(seq)})
 
     async def since(self, channel: str, after: int) -> Replay:
-        seq_key, msgs_key = self._keys(channel)
+        seq_key, msgs_key, start_key = self._keys(channel)
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.get(seq_key)
-            pipe.zrangebyscore(msgs_key, f"({after}", "+inf", withscores=True)
-            position, rows = await pipe.execute()
+            pipe.get(start_key)
+            pipe.zrangebyscore(msgs_key, "-inf", "+inf", withscores=True)
+            position, start, rows = await pipe.execute()
         cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=self.ttl)
         kept = [
             message
@@ -168,7 +191,7 @@ class RedisHistoryStore(HistoryStore):
             if (message := Message.from_json(raw).model_copy(update={"seq": int(score)})).created_at
             >= cutoff
         ]
-        return _replay(kept, after, int(position or 0))
+        return _replay(kept, after, int(position or 0), int(start or 0))
 
     async def position(self, channel: str) -> int:
         return int(await self._client().get(self._keys(channel)[0]) or 0)

@@ -15,4 +15,5 @@ app_name = "django_inngest_realtime"
 urlpatterns = [
     path("v1/realtime/sse", views.sse, name="sse"),
     path("v1/realtime/token", views.token_refresh, name="token"),
+    path("v1/realtime/render", views.render_item, name="render"),
 ]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET, require_POST
 
+from django_inngest_realtime import history
 from django_inngest_realtime.subscribe import Subscription
 from django_inngest_realtime.tokens import (
     TokenError,
@@ -96,3 +99,32 @@ def _token_request(request: HttpRequest) -> tuple[str, list[str]]:
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         raise ValueError("'topics' must be a list of names.")
     return channel, topics
+
+
+@require_GET
+async def render_item(request: HttpRequest) -> HttpResponse:
+    """``GET /v1/realtime/render?w=SPEC&token=KEY&seq=N``: one feed item through its template.
+
+    ``SPEC`` is signed by the feed widget (channel and template), so only templates a page
+    was rendered with can be used, and only by holders of a valid token for that channel.
+    """
+    from django_inngest_realtime.widgets import WIDGET_SALT, item_html
+
+    try:
+        spec = signing.loads(request.GET.get("w", ""), salt=WIDGET_SALT)
+        channel, template = str(spec["c"]), str(spec["tpl"])
+    except (signing.BadSignature, KeyError, TypeError):
+        return _error(400, "Not a widget.")
+    try:
+        verify_token(request.GET.get("token"), user=await request.auser(), channel=channel)
+        seq = _parse_since(request.GET.get("seq"))
+    except TokenError as exc:
+        return _error(exc.status, exc.reason, exc.code)
+    if seq is None:
+        return _error(400, "'seq' is required.")
+    replay = await history.get_store().since(channel, seq - 1)
+    message = next((m for m in replay.messages if m.seq == seq), None)
+    if message is None:
+        return _error(404, f"Message {seq} of {channel!r} is no longer in history.")
+    html = await sync_to_async(item_html)(message, template)
+    return HttpResponse(html, content_type="text/html; charset=utf-8")

@@ -12,6 +12,7 @@ from django.test import override_settings
 from django_inngest_realtime import (
     PayloadTooLarge,
     channel,
+    history,
     publish,
     publish_stream,
     publish_stream_sync,
@@ -48,7 +49,9 @@ async def test_publish_reaches_subscriber_with_envelope() -> None:
     await sub.close()
     assert got == sent
     assert (got.kind, got.channel, got.topic, got.data) == ("data", "p-feed:a", "logs", "hello")
-    assert got.seq == 1 and got.run_id is None and len(got.id) == 32
+    assert got.seq and got.run_id is None and len(got.id) == 32
+    again = await publish(ref.logs("next"))
+    assert again.seq == got.seq + 1
 
 
 async def test_only_asked_topics_are_yielded_in_order() -> None:
@@ -59,7 +62,9 @@ async def test_only_asked_topics_are_yielded_in_order() -> None:
         await publish(ref.likes({"id": "x", "likes": i}))
     got = await take(sub, 3)
     assert [m.data["likes"] for m in got] == [0, 1, 2]
-    assert [m.seq for m in got] == [2, 3, 4]  # one sequence per channel, across topics
+    first = got[0].seq
+    assert [m.seq for m in got] == [first, first + 1, first + 2]
+    assert await history.get_store().position(ref.name) == first + 2  # one sequence, all topics
     await sub.close()
 
 
@@ -93,25 +98,28 @@ async def test_close_leaves_the_group() -> None:
 
 async def test_resume_since_position_then_live() -> None:
     ref = feed("d")
-    for i in range(5):
-        await publish(ref.logs(str(i)))
-    sub = await subscribe(ref, topics=["logs"], since=2)
-    assert sub.recovered is True and sub.position == 5
+    sent = [await publish(ref.logs(str(i))) for i in range(5)]
+    sub = await subscribe(ref, topics=["logs"], since=sent[1].seq)
+    assert sub.recovered is True and sub.position == sent[4].seq
     await publish(ref.logs("live"))
     got = await take(sub, 4)
-    assert [(m.seq, m.data) for m in got] == [(3, "2"), (4, "3"), (5, "4"), (6, "live")]
+    assert [m.data for m in got] == ["2", "3", "4", "live"]
+    assert [m.seq for m in got] == [sent[2].seq + i for i in range(4)]
+    whole = await subscribe(ref, topics=["logs"], since=0)  # 0: from the channel's start
+    assert whole.recovered is True
+    assert [m.data for m in await take(whole, 6)] == ["0", "1", "2", "3", "4", "live"]
+    await whole.close()
     await sub.close()
 
 
 @override_settings(INNGEST_REALTIME={"HISTORY_SIZE": 3})
 async def test_resume_beyond_history_reports_gap() -> None:
     ref = feed("e")
-    for i in range(6):
-        await publish(ref.logs(str(i)))
-    sub = await subscribe(ref, topics=["logs"], since=1)
+    sent = [await publish(ref.logs(str(i))) for i in range(6)]
+    sub = await subscribe(ref, topics=["logs"], since=sent[0].seq)
     assert sub.recovered is False
     got = await take(sub, 3)
-    assert [m.seq for m in got] == [4, 5, 6]
+    assert [m.seq for m in got] == [m.seq for m in sent[3:]]
     await sub.close()
 
 
@@ -246,7 +254,7 @@ async def test_sse_response_streams_and_cleans_up() -> None:
 
     app = get_asgi_application()
     ref = feed("sse")
-    await publish(ref.logs("before"))
+    before = await publish(ref.logs("before"))
     async with StreamingResponse(
         app, "/stream/p-feed:sse", "since=0&topic=logs&keepalive=0.2"
     ) as r:
@@ -254,9 +262,8 @@ async def test_sse_response_streams_and_cleans_up() -> None:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["cache-control"] == "no-cache"
         first = await r.read_data_event()
-        assert (
-            first.startswith("id: 1\n") and json.loads(first.split("data: ")[1])["data"] == "before"
-        )
+        assert first.startswith(f"id: {before.seq}\n")
+        assert json.loads(first.split("data: ")[1])["data"] == "before"
         assert (await r.read_event()).startswith(": ping")  # keep-alive while idle
         await publish(ref.logs("after"))
         second = await r.read_data_event()
@@ -272,4 +279,20 @@ async def test_publish_sync_called_by_sync_code_on_the_loop_thread() -> None:
     sent = publish_sync(ref.logs("inline"))
     [got] = await take(sub, 1)
     assert got.id == sent.id
+    await sub.close()
+
+
+async def test_resume_after_history_reset_replays_everything_kept() -> None:
+    # A client saw seq 50 before the server restarted with empty in-memory history: the
+    # new sequence starts above every old position, so it gets all that is kept and a gap.
+    ref = feed("reset")
+    sent = [await publish(ref.logs(str(i))) for i in range(3)]
+    assert sent[0].seq > 50
+    sub = await subscribe(ref, topics=["logs"], since=50)
+    assert sub.recovered is False
+    got = await take(sub, 3)
+    assert [m.seq for m in got] == [m.seq for m in sent]
+    ahead = await subscribe(ref, topics=["logs"], since=sent[2].seq + 100)
+    assert ahead.recovered is False and len(await take(ahead, 3)) == 3
+    await ahead.close()
     await sub.close()

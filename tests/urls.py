@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stream/<str:name>", views.stream),
     path("test-publish/<str:name>/<str:topic>", views.publish_view),
+    path("widgets/<str:name>", views.widgets_page),
     path("", include("django_inngest_realtime.urls")),
 ]

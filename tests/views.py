@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from django_inngest_realtime import publish, subscribe
@@ -26,3 +27,8 @@ async def publish_view(request: HttpRequest, name: str, topic: str) -> JsonRespo
     ref = registry.resolve(name)
     sent = [await publish(ref.topic(topic)(item)) for item in json.loads(request.body)]
     return JsonResponse({"seqs": [m.seq for m in sent]})
+
+
+def widgets_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Test-only: a page with each widget on channel ``live:<name>``."""
+    return render(request, "widgets_page.html", {"channel": f"live:{name}", "name": name})

@@ -1,16 +1,21 @@
 /*
  * django-inngest-realtime browser client. No build step, no dependencies.
  *
- *   const sub = DjangoInngestRealtime.subscribe(token, (message) => { ... });
+ *   const sub = DjangoInngestRealtime.subscribe(token, (message) => { ... }, options);
  *   sub.close();
  *
- * One WebSocket per server multiplexes every subscription on the page. It reconnects
- * with exponential backoff and jitter, resumes each channel from the last position it
- * saw (so nothing published meanwhile is lost), refreshes expired tokens through the
- * token-refresh view, and falls back to Server-Sent Events when WebSockets fail.
- * Status changes and messages are also dispatched on `document` as CustomEvents:
- * `inngest-realtime:status` ({state, channel}), `inngest-realtime:message`
- * ({message}), `inngest-realtime:gap` ({channel, position}).
+ * options: since (resume position), element (where events are dispatched), onStatus(state),
+ * onGap(frame), refreshUrl.
+ *
+ * One WebSocket per server multiplexes every subscription on the page (subscriptions with
+ * the same channel and topics share one server subscription). It reconnects with
+ * exponential backoff and jitter, resumes each subscription from the last position it saw
+ * (so nothing published meanwhile is lost; duplicates are dropped by message id),
+ * refreshes expired tokens through the token-refresh view, and falls back to Server-Sent
+ * Events when WebSockets fail to open. Status changes and messages are also dispatched as
+ * CustomEvents: `inngest-realtime:status` ({state, channel}), `inngest-realtime:message`
+ * ({message}), `inngest-realtime:gap` ({channel, position}); states are `connecting`,
+ * `open`, `closed` and `error`.
  */
 (function () {
   "use strict";
@@ -19,6 +24,7 @@
   var BACKOFF_MAX = 30000;
   var WS_FAILURES_BEFORE_SSE = 3;
   var SEEN_IDS = 2000;
+  var nextId = 1;
 
   function dispatch(name, detail, target) {
     (target || document).dispatchEvent(new CustomEvent("inngest-realtime:" + name, {
@@ -42,44 +48,42 @@
     return ceiling / 2 + Math.random() * ceiling / 2;
   }
 
-  /* One channel subscription: its token, position and listeners. */
-  function Subscription(connection, token, onMessage, options) {
-    this.connection = connection;
-    this.token = token;
-    this.channel = token.channel;
-    this.onMessage = onMessage;
-    this.options = options || {};
-    this.element = this.options.element || null;
-    this.position = this.options.since == null ? null : Number(this.options.since);
-    this.seen = [];
-    this.seenSet = new Set();
-    this.state = "connecting";
-    this.closed = false;
-    this.source = null;
+  function minPosition(a, b) {
+    if (a == null) return b;
+    if (b == null) return a;
+    return Math.min(a, b);
   }
 
-  Subscription.prototype.setState = function (state) {
+  /* What the page holds: one callback, its element and the ids it has seen. */
+  function Handle(entry, onMessage, options) {
+    this.entry = entry;
+    this.channel = entry.channel;
+    this.onMessage = onMessage;
+    this.options = options;
+    this.element = options.element || null;
+    this.seen = [];
+    this.seenSet = new Set();
+    this.state = null;
+  }
+
+  Handle.prototype.setState = function (state) {
     if (this.state === state) return;
     this.state = state;
     if (this.options.onStatus) this.options.onStatus(state, this);
     dispatch("status", {state: state, channel: this.channel}, this.element);
   };
 
-  Subscription.prototype.deliver = function (message) {
+  Handle.prototype.deliver = function (message) {
     if (message.kind === "gap") {
-      this.position = message.position;
       if (this.options.onGap) this.options.onGap(message, this);
       dispatch("gap", {channel: this.channel, position: message.position}, this.element);
       return;
     }
     if (message.id != null) {
-      if (this.seenSet.has(message.id)) return;  // a resumed duplicate
+      if (this.seenSet.has(message.id)) return;  // a resumed or shared duplicate
       this.seenSet.add(message.id);
       this.seen.push(message.id);
       if (this.seen.length > SEEN_IDS) this.seenSet.delete(this.seen.shift());
-    }
-    if (typeof message.seq === "number" && (this.position == null || message.seq > this.position)) {
-      this.position = message.seq;
     }
     try {
       if (this.onMessage) this.onMessage(message, this);
@@ -88,16 +92,60 @@
     }
   };
 
-  Subscription.prototype.subFrame = function () {
-    var frame = {kind: "sub", data: this.token.key, channel: this.channel};
+  Handle.prototype.close = function () {
+    this.entry.removeHandle(this);
+    this.setState("closed");
+  };
+
+  Object.defineProperty(Handle.prototype, "token", {get: function () { return this.entry.token; }});
+
+  /* One server subscription: a token, a position, the handles sharing it. */
+  function Entry(connection, token, since) {
+    this.connection = connection;
+    this.id = "s" + (nextId++);
+    this.key = token.channel + "|" + token.topics.slice().sort().join(",");
+    this.token = token;
+    this.channel = token.channel;
+    this.topics = new Set(token.topics);
+    this.position = since;
+    this.handles = new Set();
+    this.source = null;
+  }
+
+  Entry.prototype.each = function (fn) { Array.from(this.handles).forEach(fn); };
+
+  Entry.prototype.setState = function (state) {
+    this.each(function (handle) { handle.setState(state); });
+  };
+
+  Entry.prototype.deliver = function (message) {
+    if (message.kind !== "gap" && !this.topics.has(message.topic)) return;
+    if (message.kind === "gap") {
+      this.position = message.position;
+    } else if (typeof message.seq === "number" &&
+               (this.position == null || message.seq > this.position)) {
+      this.position = message.seq;
+    }
+    this.each(function (handle) { handle.deliver(message); });
+  };
+
+  Entry.prototype.subFrame = function () {
+    var frame = {kind: "sub", id: this.id, data: this.token.key, channel: this.channel};
     if (this.position != null) frame.since = this.position;
     return frame;
   };
 
+  Entry.prototype.removeHandle = function (handle) {
+    this.handles.delete(handle);
+    if (this.handles.size === 0) this.connection.remove(this);
+  };
+
   /* Ask the server for a fresh token for the same channel and topics. */
-  Subscription.prototype.refresh = function () {
+  Entry.prototype.refresh = function () {
     var self = this;
-    var url = this.options.refreshUrl || new URL("v1/realtime/token", baseUrl(this.token)).href;
+    var first = Array.from(this.handles)[0];
+    var url = (first && first.options.refreshUrl) ||
+      new URL("v1/realtime/token", baseUrl(this.token)).href;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -112,18 +160,11 @@
     });
   };
 
-  Subscription.prototype.close = function () {
-    if (this.closed) return;
-    this.closed = true;
-    this.connection.remove(this);
-    if (this.source) this.source.close();
-    this.setState("closed");
-  };
-
   /* The page's connection to one server. */
   function Connection(url) {
     this.url = url;
-    this.subs = new Map();
+    this.entries = new Map();  // key -> Entry
+    this.byId = new Map();     // id -> Entry
     this.socket = null;
     this.attempt = 0;
     this.failures = 0;
@@ -132,40 +173,57 @@
     this.timer = null;
   }
 
-  Connection.prototype.add = function (sub) {
-    this.subs.set(sub.channel, sub);
-    if (this.useSSE) return this.openSSE(sub);
+  Connection.prototype.each = function (fn) { Array.from(this.entries.values()).forEach(fn); };
+
+  Connection.prototype.subscribe = function (token, onMessage, options) {
+    var since = options.since == null || options.since === "" ? null : Number(options.since);
+    var entry = this.entries.get(token.channel + "|" + token.topics.slice().sort().join(","));
+    var fresh = !entry;
+    if (fresh) {
+      entry = new Entry(this, token, since);
+      this.entries.set(entry.key, entry);
+      this.byId.set(entry.id, entry);
+    }
+    var handle = new Handle(entry, onMessage, options);
+    entry.handles.add(handle);
+    handle.setState("connecting");
+    var resume = !fresh && since != null && (entry.position == null || since < entry.position);
+    if (resume) entry.position = minPosition(entry.position, since);
+    if (fresh || resume) this.send(entry);
+    else if (this.socket && this.socket.readyState === WebSocket.OPEN) handle.setState("open");
+    return handle;
+  };
+
+  Connection.prototype.send = function (entry) {
+    if (this.useSSE) return this.openSSE(entry);
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(sub.subFrame()));
-    } else if (!this.socket) {
+      this.socket.send(JSON.stringify(entry.subFrame()));
+    } else if (!this.socket && !this.timer) {
       this.connect();
     }
   };
 
-  Connection.prototype.remove = function (sub) {
-    if (this.subs.get(sub.channel) !== sub) return;
-    this.subs.delete(sub.channel);
+  Connection.prototype.remove = function (entry) {
+    this.entries.delete(entry.key);
+    this.byId.delete(entry.id);
+    if (entry.source) entry.source.close();
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify({kind: "unsub", channel: sub.channel}));
+      this.socket.send(JSON.stringify({kind: "unsub", id: entry.id}));
     }
-    if (this.subs.size === 0 && this.socket) {
+    if (this.entries.size === 0 && this.socket) {
       this.socket.onclose = null;
       this.socket.close(1000, "no subscriptions");
       this.socket = null;
     }
   };
 
-  Connection.prototype.each = function (fn) {
-    Array.from(this.subs.values()).forEach(fn);
-  };
-
   Connection.prototype.connect = function () {
     var self = this;
     this.timer = null;
-    if (this.subs.size === 0) return;
+    if (this.entries.size === 0) return;
     var url = new URL("v1/realtime/connect", this.url);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    this.each(function (sub) { sub.setState("connecting"); });
+    this.each(function (entry) { entry.setState("connecting"); });
     var socket;
     try {
       socket = new WebSocket(url.href);
@@ -179,20 +237,25 @@
       self.attempt = 0;
       self.failures = 0;
       self.everOpened = true;
-      self.each(function (sub) { socket.send(JSON.stringify(sub.subFrame())); });
+      self.each(function (entry) { socket.send(JSON.stringify(entry.subFrame())); });
     };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (err) { return; }
       if (message.kind === "ping") { socket.send('{"kind":"pong"}'); return; }
-      var sub = self.subs.get(message.channel);
-      if (!sub) return;
-      if (message.kind === "sub") { sub.setState("open"); return; }
-      if (message.kind === "error") { return self.refused(sub, message); }
-      sub.deliver(message);
+      if (message.kind === "sub" || message.kind === "error") {
+        var entry = self.byId.get(message.id);
+        if (!entry) return;
+        if (message.kind === "sub") entry.setState("open");
+        else self.refused(entry, message);
+        return;
+      }
+      self.each(function (entry) {
+        if (entry.channel === message.channel) entry.deliver(message);
+      });
     };
     socket.onerror = function () {
-      self.each(function (sub) { sub.setState("error"); });
+      self.each(function (entry) { entry.setState("error"); });
     };
     socket.onclose = function () {
       if (self.socket !== socket) return;
@@ -201,16 +264,12 @@
     };
   };
 
-  Connection.prototype.refused = function (sub, error) {
-    if (error.code === 4410 || error.code === 4403) {
-      sub.refresh().then(function () {
-        if (!sub.closed && sub.connection.socket) {
-          sub.connection.socket.send(JSON.stringify(sub.subFrame()));
-        }
-      }, function () { sub.setState("error"); });
-    } else {
-      sub.setState("error");
-    }
+  Connection.prototype.refused = function (entry, error) {
+    var self = this;
+    if (error.code !== 4410 && error.code !== 4403) { entry.setState("error"); return; }
+    entry.refresh().then(function () {
+      if (self.entries.get(entry.key) === entry) self.send(entry);
+    }, function () { entry.setState("error"); });
   };
 
   Connection.prototype.lost = function (failedToOpen) {
@@ -218,37 +277,40 @@
     if (failedToOpen) this.failures += 1;
     if (this.failures >= WS_FAILURES_BEFORE_SSE && !this.everOpened) {
       this.useSSE = true;
-      this.each(function (sub) { self.openSSE(sub); });
+      this.each(function (entry) { self.openSSE(entry); });
       return;
     }
-    this.each(function (sub) { sub.setState("closed"); });
-    if (this.subs.size && !this.timer) {
+    this.each(function (entry) { entry.setState("closed"); });
+    if (this.entries.size && !this.timer) {
       this.timer = setTimeout(function () { self.connect(); }, backoff(this.attempt++));
     }
   };
 
   /* Server-Sent Events, one stream per subscription; the browser resumes it itself. */
-  Connection.prototype.openSSE = function (sub) {
+  Connection.prototype.openSSE = function (entry) {
     var self = this;
+    if (entry.source) entry.source.close();
     var url = new URL("v1/realtime/sse", this.url);
-    url.searchParams.set("token", sub.token.key);
-    if (sub.position != null) url.searchParams.set("since", String(sub.position));
-    sub.setState("connecting");
+    url.searchParams.set("token", entry.token.key);
+    if (entry.position != null) url.searchParams.set("since", String(entry.position));
+    entry.setState("connecting");
     var source = new EventSource(url.href, {withCredentials: true});
-    sub.source = source;
-    source.onopen = function () { sub.setState("open"); };
+    entry.source = source;
+    source.onopen = function () { entry.setState("open"); };
     source.onmessage = function (event) {
-      try { sub.deliver(JSON.parse(event.data)); } catch (err) { /* not ours */ }
+      try { entry.deliver(JSON.parse(event.data)); } catch (err) { /* not ours */ }
     };
-    source.addEventListener("gap", function (event) { sub.deliver(JSON.parse(event.data)); });
+    source.addEventListener("gap", function (event) { entry.deliver(JSON.parse(event.data)); });
     source.onerror = function () {
-      if (source.readyState !== EventSource.CLOSED) { sub.setState("connecting"); return; }
-      sub.setState("error");
-      // Refused (expired token, for example): refresh and open a new stream.
+      if (source.readyState !== EventSource.CLOSED) { entry.setState("connecting"); return; }
+      entry.setState("error");
+      // Refused (an expired token, for example): refresh, then open a new stream.
       setTimeout(function () {
-        if (sub.closed) return;
-        sub.refresh().then(function () { self.openSSE(sub); }, function () {
-          setTimeout(function () { if (!sub.closed) self.openSSE(sub); }, backoff(3));
+        if (self.entries.get(entry.key) !== entry) return;
+        entry.refresh().then(function () { self.openSSE(entry); }, function () {
+          setTimeout(function () {
+            if (self.entries.get(entry.key) === entry) self.openSSE(entry);
+          }, backoff(3));
         });
       }, backoff(0));
     };
@@ -263,15 +325,10 @@
   }
 
   window.DjangoInngestRealtime = {
-    /* Subscribe with a token from get_subscription_token(); returns {close(), ...}. */
+    /* Subscribe with a token from get_subscription_token(); returns a handle with close(). */
     subscribe: function (token, onMessage, options) {
       if (typeof token === "string") token = JSON.parse(token);
-      var connection = connectionFor(token);
-      var existing = connection.subs.get(token.channel);
-      if (existing) existing.close();
-      var sub = new Subscription(connection, token, onMessage, options);
-      connection.add(sub);
-      return sub;
+      return connectionFor(token).subscribe(token, onMessage, options || {});
     },
     /* For tests and debugging: drop every socket as if the network failed. */
     _dropConnections: function () {

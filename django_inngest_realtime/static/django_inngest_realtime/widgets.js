@@ -1,0 +1,121 @@
+/*
+ * Live widgets rendered by {% load inngest_realtime %} tags. Each widget element carries
+ * its token (a JSON <script>), the channel position it was rendered at (data-since) and
+ * its options in data- attributes. Message data is only ever set as text; feed items
+ * with a developer template are rendered by the server (and escaped by Django there).
+ */
+(function () {
+  "use strict";
+
+  var STATUS_TEXT = {connecting: "connecting", open: "live", closed: "reconnecting",
+                     error: "offline"};
+
+  function tokenOf(element) {
+    var script = element.querySelector(":scope > script[type='application/json']");
+    return JSON.parse(script.textContent);
+  }
+
+  function setStatus(element, state) {
+    var status = element.querySelector(":scope > .inngest-realtime-status");
+    element.setAttribute("data-state", state);
+    if (!status) return;
+    status.setAttribute("data-state", state);
+    status.textContent = STATUS_TEXT[state] || state;
+  }
+
+  function asText(data) {
+    return typeof data === "string" ? data : JSON.stringify(data);
+  }
+
+  function feed(element, token) {
+    var list = element.querySelector(":scope > .inngest-realtime-items");
+    var limit = Number(element.getAttribute("data-limit") || "50");
+    var renderUrl = element.getAttribute("data-render-url");
+
+    function trim() {
+      while (limit > 0 && list.children.length > limit) list.removeChild(list.firstElementChild);
+    }
+
+    function add(message) {
+      if (message.kind !== "data") return;
+      var known = Array.prototype.some.call(list.children, function (li) {
+        return li.getAttribute("data-id") === message.id;
+      });
+      if (known) return;  // rendered by the server before the subscription replayed it
+      var item = document.createElement("li");
+      item.setAttribute("data-id", message.id);
+      item.setAttribute("data-seq", String(message.seq));
+      item.setAttribute("data-topic", message.topic);
+      if (renderUrl && typeof message.data !== "string") {
+        item.textContent = asText(message.data);  // shown until the server's rendering arrives
+        var url = new URL(renderUrl, window.location.href);
+        url.searchParams.set("token", sub.token.key);
+        url.searchParams.set("seq", String(message.seq));
+        fetch(url.href, {credentials: "same-origin"}).then(function (response) {
+          return response.ok ? response.text() : null;
+        }).then(function (html) {
+          if (html === null) return;
+          var holder = document.createElement("template");
+          holder.innerHTML = html;  // server-rendered through the developer's template
+          item.textContent = "";
+          item.appendChild(holder.content);
+        });
+      } else {
+        item.textContent = asText(message.data);
+      }
+      list.appendChild(item);
+      trim();
+    }
+
+    var sub = window.DjangoInngestRealtime.subscribe(token, add, {
+      element: element,
+      since: element.getAttribute("data-since"),
+      onStatus: function (state) { setStatus(element, state); },
+      onGap: function () {
+        var note = document.createElement("li");
+        note.className = "inngest-realtime-gap";
+        note.textContent = "Some earlier messages are no longer available.";
+        list.appendChild(note);
+        trim();
+      }
+    });
+    return sub;
+  }
+
+  function value(element, token) {
+    var text = element.querySelector(":scope > .inngest-realtime-text");
+    var topic = element.getAttribute("data-topic");
+    var field = element.getAttribute("data-field");
+    return window.DjangoInngestRealtime.subscribe(token, function (message) {
+      if (message.kind !== "data" || message.topic !== topic) return;
+      var data = message.data;
+      if (field) {
+        if (data === null || typeof data !== "object" || !(field in data)) return;
+        data = data[field];
+      }
+      text.textContent = asText(data);
+    }, {
+      element: element,
+      since: element.getAttribute("data-since"),
+      onStatus: function (state) { setStatus(element, state); }
+    });
+  }
+
+  var kinds = {feed: feed, value: value};
+
+  function start(root) {
+    (root || document).querySelectorAll("[data-inngest-realtime]").forEach(function (element) {
+      if (element.__inngestRealtime) return;
+      var make = kinds[element.getAttribute("data-inngest-realtime")];
+      if (!make) return;
+      element.__inngestRealtime = make(element, tokenOf(element));
+    });
+  }
+
+  window.DjangoInngestRealtime.widgets = {start: start, kinds: kinds, setStatus: setStatus};
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { start(); });
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,136 @@
+"""Exact HTML of each tag."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.template import Context, Template
+from django.test import RequestFactory, override_settings
+
+from django_inngest_realtime import publish_sync
+from django_inngest_realtime.tokens import verify_token
+from tests.channels import live
+
+
+class FakeUser:
+    is_authenticated = True
+
+    def __init__(self, pk: int, username: str) -> None:
+        self.pk = pk
+        self.username = username
+
+
+def render(source: str, user: object = None, **context: object) -> str:
+    request = RequestFactory().get("/page")
+    request.user = user or AnonymousUser()  # type: ignore[assignment]
+    return Template("{% load inngest_realtime %}" + source).render(
+        Context({"request": request, **context})
+    )
+
+
+def split_token(html: str) -> tuple[str, dict[str, object]]:
+    """Replace the embedded token (it is signed with a timestamp) by TOKEN; return it too."""
+    match = re.search(r'<script type="application/json">(.*?)</script>', html)
+    assert match, html
+    token = json.loads(match.group(1))
+    return html.replace(match.group(0), "TOKEN"), token
+
+
+def test_script_tag_with_and_without_nonce() -> None:
+    assert render("{% inngest_realtime_script %}") == (
+        '<script src="/static/django_inngest_realtime/realtime.js" defer></script>\n'
+        '<script src="/static/django_inngest_realtime/widgets.js" defer></script>'
+    )
+    assert render("{% inngest_realtime_script %}", csp_nonce="abc123") == (
+        '<script src="/static/django_inngest_realtime/realtime.js" defer nonce="abc123"></script>\n'
+        '<script src="/static/django_inngest_realtime/widgets.js" defer nonce="abc123"></script>'
+    )
+
+
+def test_feed_renders_history_as_text_then_embeds_position() -> None:
+    first = publish_sync(live("f1").logs("<b>hello</b> & bye"))
+    publish_sync(live("f1").votes({"id": "v", "likes": 1}))
+    second = publish_sync(live("f1").logs("two"))
+    html, token = split_token(render('{% realtime_feed ch "logs" limit=10 %}', ch=live("f1")))
+    assert html == (
+        '<div class="inngest-realtime inngest-realtime-feed" data-inngest-realtime="feed" '
+        f'data-channel="live:f1" data-since="{second.seq}" data-limit="10">TOKEN'
+        '<span class="inngest-realtime-status" data-state="connecting" role="status">'
+        'connecting</span><ol class="inngest-realtime-items">'
+        f'<li data-id="{first.id}" data-seq="{first.seq}" data-topic="logs">'
+        "&lt;b&gt;hello&lt;/b&gt; &amp; bye</li>"
+        f'<li data-id="{second.id}" data-seq="{second.seq}" data-topic="logs">two</li>'
+        "</ol></div>\n"
+    )
+    assert token["channel"] == "live:f1" and token["topics"] == ["logs"]
+    assert verify_token(token["key"]).topics == ("logs",)
+
+
+def test_feed_limit_and_object_rendering() -> None:
+    for i in range(4):
+        publish_sync(live("f2").votes({"id": f"p{i}", "likes": i}))
+    html = render('{% realtime_feed "live:f2" "votes" limit=2 %}')
+    assert html.count("<li ") == 2
+    assert "{&quot;id&quot;: &quot;p3&quot;, &quot;likes&quot;: 3}" in html
+    templated = render('{% realtime_feed "live:f2" "votes" limit=1 template="vote_item.html" %}')
+    assert '<strong class="vote">p3</strong> has 3 likes' in templated
+    assert 'data-render-url="/v1/realtime/render?w=' in templated
+
+
+def test_value_shows_latest_field_or_initial() -> None:
+    html, _ = split_token(render('{% realtime_value "live:v1" "votes" field="likes" initial=7 %}'))
+    assert html == (
+        '<span class="inngest-realtime inngest-realtime-value" data-inngest-realtime="value" '
+        'data-channel="live:v1" data-topic="votes" data-field="likes" data-since="0">TOKEN'
+        '<span class="inngest-realtime-status" data-state="connecting" role="status">'
+        'connecting</span><span class="inngest-realtime-text">7</span></span>\n'
+    )
+    sent = publish_sync(live("v1").votes({"id": "x", "likes": 12}))
+    html = render('{% realtime_value "live:v1" "votes" field="likes" initial=7 %}')
+    assert '<span class="inngest-realtime-text">12</span>' in html
+    assert f'data-since="{sent.seq}"' in html
+
+
+def test_token_tag_for_custom_javascript() -> None:
+    html = render(
+        '{% realtime_token ch "logs" as token %}{{ token|json_script:"tok" }}', ch=live("t")
+    )
+    assert html.startswith('<script id="tok" type="application/json">{"channel": "live:t"')
+    token = json.loads(html.split(">", 1)[1].rsplit("<", 1)[0])
+    assert verify_token(token["key"]).channel == "live:t"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{% realtime_feed "private:ann" "logs" %}',
+        '{% realtime_value "private:ann" "logs" %}',
+        '{% realtime_token "private:ann" "logs" as t %}{{ t }}',
+    ],
+)
+def test_refused_renders_only_a_comment(source: str) -> None:
+    assert render(source, FakeUser(2, "bob")) == (
+        "<!-- inngest-realtime: not allowed to subscribe (private:ann) -->"
+    )
+    assert "data-inngest-realtime" in render(source, FakeUser(1, "ann")) or "key" in render(
+        source, FakeUser(1, "ann")
+    )
+
+
+def test_unknown_channel_or_topic_is_a_comment_and_escaped() -> None:
+    assert render('{% realtime_feed "nope:-->x<script>" %}') == (
+        "<!-- inngest-realtime: no such channel or topic: No channel definition matches "
+        "&#x27;nope:- -&gt;x&lt;script&gt;&#x27;. (nope:- -&gt;x&lt;script&gt;) -->"
+    )
+    assert render('{% realtime_feed "live:1" "nope" %}').startswith(
+        "<!-- inngest-realtime: no such channel or topic:"
+    )
+
+
+@override_settings(INNGEST_REALTIME={"API_BASE_URL": "https://rt.example.com/"})
+def test_tokens_in_widgets_name_the_api_base_url() -> None:
+    _, token = split_token(render('{% realtime_feed "live:b" %}'))
+    assert token["apiBaseUrl"] == "https://rt.example.com/"
