@@ -127,10 +127,12 @@ def value(
 
 
 def script_tags(nonce: str | None) -> SafeString:
-    """``<script>`` tags for ``realtime.js`` and ``widgets.js``, with the CSP nonce."""
+    """The widgets' stylesheet, and ``<script>`` tags for ``realtime.js`` and ``widgets.js``
+    (with the CSP nonce)."""
     from django.templatetags.static import static
 
-    tags = [
+    css = static("django_inngest_realtime/widgets.css")
+    tags = [format_html('<link rel="stylesheet" href="{}">', css)] + [
         format_html(
             '<script src="{}" defer{}></script>',
             static(f"django_inngest_realtime/{js}"),

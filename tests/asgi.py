@@ -1,3 +1,6 @@
+"""ASGI application the live-server tests run under Daphne: HTTP (with static files) and
+the realtime WebSocket route."""
+
 from __future__ import annotations
 
 import os
@@ -5,9 +8,10 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 from channels.routing import ProtocolTypeRouter
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
-http_application = get_asgi_application()
+http_application = ASGIStaticFilesHandler(get_asgi_application())
 
 from django_inngest_realtime.routing import websocket_application  # noqa: E402
 

@@ -40,11 +40,12 @@ def split_token(html: str) -> tuple[str, dict[str, object]]:
 
 
 def test_script_tag_with_and_without_nonce() -> None:
-    assert render("{% inngest_realtime_script %}") == (
+    css = '<link rel="stylesheet" href="/static/django_inngest_realtime/widgets.css">\n'
+    assert render("{% inngest_realtime_script %}") == css + (
         '<script src="/static/django_inngest_realtime/realtime.js" defer></script>\n'
         '<script src="/static/django_inngest_realtime/widgets.js" defer></script>'
     )
-    assert render("{% inngest_realtime_script %}", csp_nonce="abc123") == (
+    assert render("{% inngest_realtime_script %}", csp_nonce="abc123") == css + (
         '<script src="/static/django_inngest_realtime/realtime.js" defer nonce="abc123"></script>\n'
         '<script src="/static/django_inngest_realtime/widgets.js" defer nonce="abc123"></script>'
     )
