@@ -1,13 +1,17 @@
-"""The demo's Inngest client and functions."""
+"""The demo's Inngest client and functions, one per pattern of the Inngest Realtime guide."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
 
 import inngest
+from asgiref.sync import sync_to_async
 
-from demo_project.demo.channels import hello_channel
-from django_inngest_realtime import publish, realtime_middleware
+from demo_project.demo.channels import global_channel, hello_channel, post_channel, story_channel
+from demo_project.demo.models import Post
+from django_inngest_realtime import publish, publish_stream, realtime_middleware
 
 inngest_client = inngest.Inngest(
     app_id="django-inngest-realtime-demo",
@@ -21,7 +25,53 @@ inngest_client = inngest.Inngest(
     trigger=inngest.TriggerEvent(event="hello-world/hello"),
 )
 async def hello_world(ctx: inngest.Context) -> None:
+    """Stream updates from a single run."""
     await publish(hello_channel(ctx.event.data["uuid"]).logs("Hello, world!"))
 
 
-functions = [hello_world]
+@inngest_client.create_function(
+    fn_id="post-like",
+    trigger=inngest.TriggerEvent(event="app/post.like"),
+    retries=0,
+)
+async def like_post(ctx: inngest.Context) -> dict[str, object]:
+    """Stream updates from multiple runs: the global log and each post's counter."""
+    post_id = ctx.event.data.get("postId")
+    if not post_id:
+        await publish(global_channel().logs("Missing postId when trying to like post"))
+        raise inngest.NonRetriableError("Missing postId")
+    await publish(global_channel().logs(f"Liking post {post_id}"))
+
+    async def update_likes() -> dict[str, object]:
+        likes = await sync_to_async(Post.like)(int(str(post_id)))
+        return {"id": str(post_id), "likes": likes}
+
+    post = await ctx.step.run("update-likes", update_likes)
+    await publish(post_channel(post["id"]).updated(post))
+    return post
+
+
+STORY = (
+    "Once upon a time, a Django app wanted to show its users what its background jobs "
+    "were doing. It published every step to a channel, and the page updated itself, "
+    "word by word, as the model wrote."
+)
+
+
+@inngest_client.create_function(
+    fn_id="story",
+    trigger=inngest.TriggerEvent(event="demo/story.requested"),
+)
+async def story(ctx: inngest.Context) -> str:
+    """Streamed output: a simulated LLM writing word by word."""
+    prompt = str(ctx.event.data.get("prompt") or "a story")
+
+    async def words() -> AsyncIterator[str]:
+        for i, word in enumerate(f"[{prompt}] {STORY}".split(" ")):
+            await asyncio.sleep(0.05)
+            yield word if i == 0 else f" {word}"
+
+    return await publish_stream(story_channel(ctx.event.data["uuid"]).tokens, words())
+
+
+functions = [hello_world, like_post, story]

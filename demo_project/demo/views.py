@@ -1,4 +1,4 @@
-"""Demo views."""
+"""Demo views: one page per pattern, plus the seed's ``POST /api/hello``."""
 
 from __future__ import annotations
 
@@ -7,15 +7,33 @@ import uuid
 
 import inngest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from demo_project.demo.channels import hello_channel
+from demo_project.demo.channels import hello_channel, post_channel, story_channel
 from demo_project.demo.inngest_functions import inngest_client
-from django_inngest_realtime import subscribe
+from demo_project.demo.models import Post
+from django_inngest_realtime import get_subscription_token, subscribe
 
 
-@csrf_exempt
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/index.html")
+
+
+def hello_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/hello.html")
+
+
+async def _send(name: str, data: dict[str, object]) -> JsonResponse | None:
+    try:
+        await inngest_client.send(inngest.Event(name=name, data=data))
+    except Exception as exc:
+        return JsonResponse({"error": f"Could not send {name!r} to Inngest: {exc}"}, status=502)
+    return None
+
+
+@csrf_exempt  # an API endpoint for curl and scripts, as in Inngest's guide
 @require_POST
 async def hello(request: HttpRequest) -> HttpResponse:
     """Send ``hello-world/hello`` and answer with the run's ``logs`` as an event stream."""
@@ -23,16 +41,43 @@ async def hello(request: HttpRequest) -> HttpResponse:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return JsonResponse({"error": "The body must be JSON."}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": 'Send a JSON object, such as {"prompt": "hi"}.'}, status=400)
     run_uuid = uuid.uuid4().hex
-    # Subscribe from the channel's start before sending, so no message is missed.
+    # Subscribe from the channel's start before sending, so no message can be missed.
     stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
-    try:
-        await inngest_client.send(
-            inngest.Event(
-                name="hello-world/hello", data={"uuid": run_uuid, "prompt": body.get("prompt", "")}
-            )
-        )
-    except Exception as exc:
+    failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": body.get("prompt")})
+    if failed is not None:
         await stream.close()
-        return JsonResponse({"error": f"Could not send the event to Inngest: {exc}"}, status=502)
+        return failed
     return stream.sse_response()
+
+
+def posts(request: HttpRequest) -> HttpResponse:
+    items = [(post, post_channel(post.pk)) for post in Post.objects.order_by("pk")]
+    return render(request, "demo/posts.html", {"posts": items})
+
+
+@require_POST
+async def like(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Like a post through the ``post-like`` function (``post_id`` 0 sends no postId)."""
+    if post_id and not await Post.objects.filter(pk=post_id).aexists():
+        return JsonResponse({"error": f"No post {post_id}."}, status=404)
+    failed = await _send("app/post.like", {"postId": str(post_id)} if post_id else {})
+    if request.headers.get("Accept") == "application/json":
+        return failed or JsonResponse({"sent": True})
+    return failed or redirect("demo:posts")
+
+
+def story_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/story.html")
+
+
+@require_POST
+async def story_start(request: HttpRequest) -> HttpResponse:
+    """Start a story run; answer with a token for its channel."""
+    run_uuid = uuid.uuid4().hex
+    token = get_subscription_token(story_channel(run_uuid), request=request)
+    prompt = request.POST.get("prompt") or "a story"
+    failed = await _send("demo/story.requested", {"uuid": run_uuid, "prompt": prompt[:200]})
+    return failed or JsonResponse({"token": token})

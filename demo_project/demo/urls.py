@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from demo_project.demo import views
+
+app_name = "demo"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("hello/", views.hello_page, name="hello"),
+    path("api/hello", views.hello, name="api-hello"),
+    path("posts/", views.posts, name="posts"),
+    path("posts/<int:post_id>/like", views.like, name="like"),
+    path("story/", views.story_page, name="story"),
+    path("story/start", views.story_start, name="story-start"),
+]
