@@ -134,8 +134,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def _pump(self, sub: Subscription) -> None:
         try:
-            if sub.recovered is False:
-                await self.send(text_data=sub.gap_frame())
             while True:
                 _, frame = await sub.next_frame()
                 await self.send(text_data=frame)

@@ -51,6 +51,8 @@ class Subscriber:
         self.groups = groups
         self.maxsize = maxsize
         self.closed_reason: str | None = None
+        #: Set when the channel layer failed and live messages may have been missed.
+        self.needs_resync = False
         self._items: collections.deque[tuple[int | None, str]] = collections.deque()
         self._wake = asyncio.Event()
 
@@ -71,11 +73,22 @@ class Subscriber:
                 self._items.clear()  # bounded memory: the client resumes from its position
             self._wake.set()
 
+    def resync(self) -> None:
+        """Mark that live delivery was interrupted: the owner re-reads history."""
+        self.needs_resync = True
+        self._wake.set()
+
     async def get(self) -> tuple[int | None, str]:
-        """Return the next (seq, frame); raise :class:`SubscriberClosed` once closed and empty."""
+        """Return the next (seq, frame); raise :class:`SubscriberClosed` once closed and empty.
+
+        Returns ``(None, "")`` once when :meth:`resync` was called.
+        """
         while not self._items:
             if self.closed_reason is not None:
                 raise SubscriberClosed(self.closed_reason)
+            if self.needs_resync:
+                self.needs_resync = False
+                return None, ""
             self._wake.clear()
             await self._wake.wait()
         return self._items.popleft()
@@ -137,20 +150,39 @@ class Hub:
             subscriber.push(seq, frame)
 
     async def _read(self) -> None:
-        backoff = 0.1
         while True:
             try:
                 message = await self.layer.receive(self.channel_name)
-                backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("Fan-out hub could not receive from the channel layer; retrying")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                logger.exception("Fan-out hub lost the channel layer; reconnecting")
+                await self._recover()
                 continue
             if message.get("type") == MESSAGE_TYPE:
                 self.dispatch(message)
+
+    async def _recover(self) -> None:
+        """Join every group again (a restarted Redis forgets them), then tell subscribers
+        to re-read history for what they missed meanwhile."""
+        backoff = 0.1
+        while True:
+            await asyncio.sleep(backoff)
+            try:
+                async with self._lock:
+                    for group in list(self.members):
+                        await self.layer.group_add(group, self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("Channel layer still unavailable (%s); retrying", exc)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            logger.info("Fan-out hub reconnected to the channel layer")
+            for subscribers in self.members.values():
+                for subscriber in subscribers:
+                    subscriber.resync()
+            return
 
     def group_count(self) -> int:
         return len(self.members)

@@ -157,7 +157,11 @@ class RedisHistoryStore(HistoryStore):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=10)
+            from django_inngest_realtime.scaling import reconnecting_retry
+
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=10, retry=reconnecting_retry()
+            )
             self._clients[loop] = client
         return client
 

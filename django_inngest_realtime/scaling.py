@@ -17,11 +17,20 @@ def redis_channel_layer(
 
     ``socket_timeout`` is ``None`` because redis-py 8 otherwise times idle receivers out
     after 5 s (channels_redis#422); ``capacity`` is raised because the per-process
-    fan-out hub receives every message of its process on one channel.
+    fan-out hub receives every message of its process on one channel; ``retry`` lets a
+    command that finds a connection closed by a restarted Redis retry on a new one.
     """
-    host: dict[str, Any] = {"address": url, "socket_timeout": None}
+    host: dict[str, Any] = {"address": url, "socket_timeout": None, "retry": reconnecting_retry()}
     host.update(host_options or {})
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [host], "capacity": capacity, "expiry": expiry, "prefix": prefix},
     }
+
+
+def reconnecting_retry() -> Any:
+    """A redis-py ``Retry``: three quick retries on connection errors and timeouts."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)

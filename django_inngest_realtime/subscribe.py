@@ -34,6 +34,8 @@ class Subscription:
         self._backlog: list[tuple[int | None, str]] = []
         self._hub: fanout.Hub | None = None
         self._closed = False
+        #: Highest position handed out, for re-reading history after a layer failure.
+        self.last_seq: int | None = None
 
     async def start(self) -> Subscription:
         self._hub = fanout.get_hub()
@@ -46,30 +48,54 @@ class Subscription:
                 await self.close()
                 raise
             self.recovered, self.position = replay.recovered, replay.position
-            wanted = set(self.topics)
-            self._backlog = [(m.seq, m.to_json()) for m in replay.messages if m.topic in wanted]
+            self._backlog = self._kept(replay.messages)
+            if not replay.recovered:
+                self._backlog.insert(0, (None, self.gap_frame()))
         return self
 
+    def _kept(self, messages: list[Message]) -> list[tuple[int | None, str]]:
+        wanted = set(self.topics)
+        return [(m.seq, m.to_json()) for m in messages if m.topic in wanted]
+
     async def next_frame(self) -> tuple[int | None, str]:
-        """Return the next (seq, JSON frame); raise ``fanout.SubscriberClosed`` at the end."""
-        if self._backlog:
-            return self._backlog.pop(0)
+        """Return the next (seq, JSON frame); raise ``fanout.SubscriberClosed`` at the end.
+
+        A ``gap`` control frame (seq ``None``) says history did not cover a resume.
+        """
         while True:
-            seq, frame = await self._subscriber.get()
-            # Live messages at or before the replayed position were in the replay.
-            if self.position is not None and seq is not None and seq <= self.position:
-                continue
+            if self._backlog:
+                seq, frame = self._backlog.pop(0)
+            else:
+                seq, frame = await self._subscriber.get()
+                if not frame:  # the channel layer failed: catch up from history
+                    await self._catch_up()
+                    continue
+                # Live messages at or before the replayed position were in the replay.
+                if self.position is not None and seq is not None and seq <= self.position:
+                    continue
+            if seq is not None:
+                self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
             return seq, frame
+
+    async def _catch_up(self) -> None:
+        after = self.last_seq if self.last_seq is not None else (self.position or 0)
+        replay = await history.get_store().since(self.channel, after)
+        self.since, self.recovered, self.position = after, replay.recovered, replay.position
+        self._backlog = self._kept(replay.messages)
+        if not replay.recovered:
+            self._backlog.insert(0, (None, self.gap_frame()))
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self
 
     async def __anext__(self) -> Message:
-        try:
-            _, frame = await self.next_frame()
-        except fanout.SubscriberClosed:
-            raise StopAsyncIteration from None
-        return Message.from_json(frame)
+        while True:
+            try:
+                seq, frame = await self.next_frame()
+            except fanout.SubscriberClosed:
+                raise StopAsyncIteration from None
+            if seq is not None:  # control frames (gap) only update ``recovered``
+                return Message.from_json(frame)
 
     @property
     def closed_reason(self) -> str | None:
@@ -110,8 +136,6 @@ class Subscription:
     async def _sse_events(self, keepalive: float) -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n" + sse_comment("connected")
-            if self.recovered is False:
-                yield sse_event(self.gap_frame(), event="gap")
             while True:
                 try:
                     seq, frame = await asyncio.wait_for(self.next_frame(), keepalive)
@@ -124,7 +148,10 @@ class Subscription:
                             json.dumps({"kind": "close", "reason": "slow"}), event="close"
                         )
                     return
-                yield sse_event(frame, event_id=None if seq is None else str(seq))
+                if seq is None:
+                    yield sse_event(frame, event="gap")
+                else:
+                    yield sse_event(frame, event_id=str(seq))
         finally:
             await self.close()
 

@@ -64,6 +64,8 @@ if SCALED:
             "USER": os.environ.get("TEST_PG_USER", "postgres"),
             "HOST": os.environ.get("TEST_PG_HOST", "127.0.0.1"),
             "PORT": os.environ.get("TEST_PG_PORT", "5432"),
+            # One test database per run, so runs sharing a server never collide.
+            "TEST": {"NAME": f"test_{PREFIX}"},
         }
     }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}

@@ -1,0 +1,108 @@
+"""Faults with real services on their own ports: a Redis that stops and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.test import override_settings
+
+from django_inngest_realtime import PublishError, publish, subscribe
+from django_inngest_realtime.scaling import redis_channel_layer
+from django_inngest_realtime.testing.daphne import free_port
+from tests.channels import live
+
+pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
+
+
+class RedisProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    server = RedisProcess()
+    server.start()
+    url = f"redis://127.0.0.1:{server.port}/0"
+    with override_settings(
+        CHANNEL_LAYERS={"default": redis_channel_layer(url, prefix="fault")},
+        INNGEST_REALTIME={"HISTORY_STORE": "redis", "REDIS_URL": url, "GROUP_PREFIX": "fault"},
+    ):
+        yield server
+    server.stop()
+
+
+async def next_data(sub, timeout: float = 20) -> object:  # type: ignore[no-untyped-def]
+    return (await asyncio.wait_for(sub.__anext__(), timeout)).data
+
+
+async def test_redis_restart_mid_stream(private_redis: RedisProcess) -> None:
+    ref = live("fault")
+    sub = await subscribe(ref, topics=["logs"], since=0)
+    for i in range(3):
+        await publish(ref.logs(f"before {i}"))
+    assert [await next_data(sub) for _ in range(3)] == ["before 0", "before 1", "before 2"]
+
+    await asyncio.to_thread(private_redis.stop)
+    with pytest.raises(PublishError, match=r"channel 'live:fault' topic 'logs'"):
+        await publish(ref.logs("while Redis is down"))
+
+    await asyncio.to_thread(private_redis.start)  # empty: no groups, no history
+    deadline = time.monotonic() + 30
+    while True:  # publishers retry until Redis answers again
+        try:
+            await publish(ref.logs("after 0"))
+            break
+        except PublishError:
+            assert time.monotonic() < deadline, "Redis did not come back"
+            await asyncio.sleep(0.2)
+    await publish(ref.logs("after 1"))
+    # The hub joins its groups again and the subscription catches up from history; the
+    # message that failed to publish was never accepted, so nothing accepted is lost.
+    assert [await next_data(sub) for _ in range(2)] == ["after 0", "after 1"]
+    assert sub.recovered is False  # Redis lost its history: the gap is reported
+    await publish(ref.logs("live again"))
+    assert await next_data(sub) == "live again"
+    await sub.close()
+    client = redis.Redis(port=private_redis.port)
+    groups = [k for k in client.keys("fault:group:*") if client.zcard(k)]
+    assert groups == []  # nothing left joined after close
