@@ -67,7 +67,41 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         if backend in REDIS_LAYERS:
             errors.extend(_check_redis_hosts(default.get("CONFIG", {})))
+    errors.extend(_check_inngest_client())
     return errors
+
+
+def _check_inngest_client() -> list[CheckMessage]:
+    from django_inngest_realtime.conf import get_config
+    from django_inngest_realtime.middleware import get_inngest_client
+
+    try:
+        if not get_config().INNGEST_CLIENT:
+            return []
+        client = get_inngest_client()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="See docs/settings.md.", id="django_inngest_realtime.E006")]
+    if client.is_production and not client.signing_key:
+        return [
+            Error(
+                f"The Inngest client {get_config().INNGEST_CLIENT!r} runs in production mode "
+                "without a signing key: requests to its serve endpoint cannot be verified.",
+                hint="Set INNGEST_SIGNING_KEY (from the Inngest dashboard), or INNGEST_DEV=1 "
+                "for local development with the Dev Server.",
+                id="django_inngest_realtime.E005",
+            )
+        ]
+    if not client.is_production and not settings.DEBUG:
+        return [
+            Warning(
+                f"The Inngest client {get_config().INNGEST_CLIENT!r} runs in dev mode with "
+                "DEBUG=False: its serve endpoint accepts unsigned requests.",
+                hint="Pass is_production=True (or unset INNGEST_DEV) and set "
+                "INNGEST_SIGNING_KEY in production.",
+                id="django_inngest_realtime.W002",
+            )
+        ]
+    return []
 
 
 def _check_redis_hosts(config: dict[str, Any]) -> list[CheckMessage]:

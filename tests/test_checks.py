@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
@@ -52,5 +53,34 @@ def test_e004_bad_setting() -> None:
 
 def test_every_id_is_documented() -> None:
     text = open("docs/checks.md").read()
-    for check_id in ("E001", "E002", "E003", "E004", "W001"):
+    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "W001", "W002"):
         assert f"django_inngest_realtime.{check_id}" in text
+
+
+def test_inngest_client_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inngest
+
+    import tests.test_checks as here
+
+    monkeypatch.delenv("INNGEST_SIGNING_KEY", raising=False)
+    here.prod_client = inngest.Inngest(app_id="x", is_production=True)  # type: ignore[attr-defined]
+    here.signed_client = inngest.Inngest(  # type: ignore[attr-defined]
+        app_id="x", is_production=True, signing_key="signkey-prod-0123456789abcdef"
+    )
+    here.dev_client = inngest.Inngest(app_id="x", is_production=False)  # type: ignore[attr-defined]
+    here.not_a_client = object()  # type: ignore[attr-defined]
+
+    def ids_for(client: str, debug: bool = True) -> set[str]:
+        with override_settings(
+            INNGEST_REALTIME={"INNGEST_CLIENT": f"tests.test_checks.{client}"},
+            CHANNEL_LAYERS=MEMORY,
+            DEBUG=debug,
+        ):
+            return ids() - {"django_inngest_realtime.W001"}
+
+    assert ids_for("prod_client") == {"django_inngest_realtime.E005"}
+    assert ids_for("signed_client", debug=False) == set()
+    assert ids_for("dev_client") == set()
+    assert ids_for("dev_client", debug=False) == {"django_inngest_realtime.W002"}
+    assert ids_for("not_a_client") == {"django_inngest_realtime.E006"}
+    assert ids_for("missing_name") == {"django_inngest_realtime.E006"}
