@@ -32,3 +32,13 @@ async def publish_view(request: HttpRequest, name: str, topic: str) -> JsonRespo
 def widgets_page(request: HttpRequest, name: str) -> HttpResponse:
     """Test-only: a page with each widget on channel ``live:<name>``."""
     return render(request, "widgets_page.html", {"channel": f"live:{name}", "name": name})
+
+
+async def hub_state(request: HttpRequest) -> JsonResponse:
+    """Test-only: what this process's fan-out hub holds."""
+    from django_inngest_realtime.fanout import get_hub
+
+    hub = get_hub()
+    return JsonResponse(
+        {"groups": hub.group_count(), "subscribers": sum(len(s) for s in hub.members.values())}
+    )
