@@ -1,0 +1,155 @@
+"""The demo as the README starts it: ``./run demo`` runs ``python -m demo_project.launcher``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from django_inngest_realtime.testing.daphne import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+class Demo:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.process, self.log = url, process, log
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp("demo")
+    port, inngest_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INNGEST_", "DJANGO_SETTINGS", "REDIS_URL", "DATABASE_URL"))
+    }
+    env["DEMO_SQLITE_PATH"] = str(tmp / "demo.sqlite3")
+    log = tmp / "demo.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "demo_project.launcher",
+            "--port",
+            str(port),
+            "--inngest-port",
+            str(inngest_port),
+            "--no-dev-server",
+            "--noreload",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(600):
+            if "[demo] Ready:" in log.read_text():
+                break
+            assert process.poll() is None, log.read_text()
+            import time
+
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the demo did not start:\n{log.read_text()}")
+        yield Demo(f"http://127.0.0.1:{port}", process, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
+
+
+def test_banner_says_it_uses_the_local_stand_in(demo: Demo) -> None:
+    text = demo.log.read_text()
+    assert "local Inngest stand-in" in text and "npx inngest-cli@latest dev -u" in text
+    assert "user 'admin', password 'admin'" in text
+
+
+async def test_api_hello_streams_hello_world(demo: Demo) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream(
+            "POST", f"{demo.url}/api/hello", content=json.dumps({"prompt": "hi"})
+        ) as res:
+            assert res.status_code == 200
+            assert res.headers["content-type"].startswith("text/event-stream")
+            async for line in res.aiter_lines():
+                if line.startswith("data: "):
+                    message = json.loads(line[6:])
+                    break
+    assert message["data"] == "Hello, world!" and message["topic"] == "logs"
+    assert message["channel"].startswith("hello-world.") and message["run_id"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        bad = await client.post(f"{demo.url}/api/hello", content=b"{not json")
+    assert bad.status_code == 400
+
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="needs playwright")
+browser_only = pytest.mark.skipif(
+    not shutil.which("/usr/bin/chromium"), reason="needs Debian's chromium"
+)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@browser_only
+async def test_like_counters_update_in_every_window(demo: Demo, browser: Any) -> None:
+    first, second = await browser.new_page(), await browser.new_page()
+    for page in (first, second):
+        await page.goto(f"{demo.url}/posts/")
+        await page.wait_for_selector("[data-post='1'] [data-state='open']", timeout=15_000)
+    counter = "[data-post='1'] .inngest-realtime-text"
+    before = int(await second.locator(counter).text_content() or "0")
+    await first.locator("[data-post='1'] button").click()
+    await second.wait_for_function(
+        f"document.querySelector(\"{counter}\").textContent === '{before + 1}'", timeout=20_000
+    )
+    await second.wait_for_function(
+        "[...document.querySelectorAll('.inngest-realtime-feed li')]"
+        ".some((li) => li.textContent === 'Liking post 1')",
+        timeout=20_000,
+    )
+    await first.get_by_text("Like without a postId").click()
+    await second.wait_for_function(
+        "[...document.querySelectorAll('.inngest-realtime-feed li')]"
+        ".some((li) => li.textContent === 'Missing postId when trying to like post')",
+        timeout=20_000,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await second.screenshot(path=str(ARTIFACTS / "demo-posts.png"), full_page=True)
+
+
+@browser_only
+async def test_story_streams_word_by_word(demo: Demo, browser: Any) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{demo.url}/story/")
+    await page.get_by_role("button", name="Write").click()
+    await page.wait_for_function(
+        "document.getElementById('state').textContent === 'done'", timeout=30_000
+    )
+    text = await page.locator("#story").text_content()
+    assert text is not None and text.startswith("[a Django app] Once upon a time")
+    assert text.endswith("as the model wrote.")
+    await page.screenshot(path=str(ARTIFACTS / "demo-story.png"), full_page=True)
+    await asyncio.sleep(0)
