@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             if "[demo] Ready:" in log.read_text():
                 break
             assert process.poll() is None, log.read_text()
-            import time
-
             time.sleep(0.1)
         else:
             raise AssertionError(f"the demo did not start:\n{log.read_text()}")
@@ -152,4 +151,3 @@ async def test_story_streams_word_by_word(demo: Demo, browser: Any) -> None:
     assert text is not None and text.startswith("[a Django app] Once upon a time")
     assert text.endswith("as the model wrote.")
     await page.screenshot(path=str(ARTIFACTS / "demo-story.png"), full_page=True)
-    await asyncio.sleep(0)
