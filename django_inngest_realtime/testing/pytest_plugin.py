@@ -1,10 +1,11 @@
 """pytest fixtures for the Inngest server double.
 
 Installed with the package as a pytest plugin (a ``pytest11`` entry point), so the fixture
-is available in every project that has django-inngest-realtime. ``inngest_server``
-starts a fresh double for each test (on its own thread, so sync and async tests can use it) and points the Inngest SDK at it through
-environment variables for the test's duration. Override ``inngest_server_options`` to pass
-options (``port``, ``signing_key``, ``time_scale``...).
+is available in every project that has django-inngest-realtime. ``inngest_server`` starts
+a fresh double for each test (on its own thread, so sync and async tests can use it) and
+points the Inngest SDK at it through environment variables for the test's duration.
+Override ``inngest_server_options`` to pass options (``port``, ``signing_key``,
+``time_scale``...).
 """
 
 from __future__ import annotations
