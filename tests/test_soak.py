@@ -34,6 +34,7 @@ async def subscriber(server: DaphneServer, stop: float, counts: dict[str, int]) 
         name = rng.choice(CHANNELS)
         key = get_subscription_token(name, topics=["logs"])["key"]
         async with websockets.connect(f"{server.ws_url}/v1/realtime/connect?token={key}") as ws:
+            counts["connections"] += 1
             until = time.monotonic() + rng.uniform(0.05, 0.6)
             while time.monotonic() < until:
                 try:
@@ -56,7 +57,7 @@ async def test_soak(tmp_path_factory: pytest.TempPathFactory) -> None:
     server = start_server(tmp_path_factory)
     assert server.process is not None and server.log_path is not None
     try:
-        counts = {"sent": 0, "received": 0}
+        counts = {"sent": 0, "received": 0, "connections": 0}
         stop = time.monotonic() + 1.0
         await asyncio.gather(*(subscriber(server, stop, counts) for _ in range(10)))
         baseline = rss_kb(server.process.pid)
@@ -66,6 +67,7 @@ async def test_soak(tmp_path_factory: pytest.TempPathFactory) -> None:
             publisher(server, stop, counts),
             *(subscriber(server, stop, counts) for _ in range(40)),
         )
+        print(f"soak: {counts}")
         assert counts["sent"] > 50 and counts["received"] > 0, counts
         async with httpx.AsyncClient() as client:
             for _ in range(50):  # disconnects are processed asynchronously
