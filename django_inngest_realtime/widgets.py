@@ -15,6 +15,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
@@ -41,6 +42,8 @@ def issue(
     request: HttpRequest | None, channel: ChannelRef | str, topics: Sequence[str] | None
 ) -> dict[str, Any] | SafeString:
     """A token for the request's user, or the refusal comment."""
+    if request is not None:
+        get_token(request)  # the CSRF cookie realtime.js sends when it refreshes tokens
     try:
         return get_subscription_token(channel, topics or None, request=request)
     except PermissionDenied:

@@ -151,3 +151,45 @@ if os.environ.get("INNGEST_REALTIME_TEST_CONFIG") == "scaled":
             assert await feed_texts(page) == ["one", "two"]
         finally:
             server.stop()
+
+
+async def test_sse_fallback_when_websockets_are_unavailable(
+    browser: Any, server: DaphneServer
+) -> None:
+    page = await browser.new_page()
+    await page.add_init_script("delete window.WebSocket;")
+    await page.goto(f"{server.url}/widgets/b5")
+    await page.wait_for_selector("#feed [data-state='open']", timeout=15_000)
+    await post_publish(server, "live:b5", ["over SSE"])
+    await page.wait_for_function(
+        "document.querySelectorAll('#feed li').length === 1", timeout=10_000
+    )
+    assert await feed_texts(page) == ["over SSE"]
+
+
+async def test_expired_token_is_refreshed_on_reconnect(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    log = tmp_path_factory.mktemp("ttl") / "daphne.log"
+    server = DaphneServer(
+        "tests.asgi:application",
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_TOKEN_TTL": "1"},
+        log_path=str(log),
+    ).start()
+    try:
+        page = await open_widgets(browser, server, "b6")
+        refreshes: list[int] = []
+        page.on(
+            "response",
+            lambda r: refreshes.append(r.status) if r.url.endswith("/v1/realtime/token") else None,
+        )
+        await page.wait_for_timeout(1500)  # the page's tokens are now expired
+        await page.evaluate("DjangoInngestRealtime._dropConnections()")
+        await post_publish(server, "live:b6", ["after the refresh"])
+        await page.wait_for_function(
+            "document.querySelectorAll('#feed li').length === 1", timeout=20_000
+        )
+        assert 200 in refreshes
+        assert await feed_texts(page) == ["after the refresh"]
+    finally:
+        server.stop()
