@@ -194,3 +194,20 @@ async def test_origin_validation() -> None:
         good = connect(f"?token={key}", [(b"origin", b"https://good.example")])
         assert (await good.connect())[0]
         await good.disconnect()
+
+
+async def test_slow_client_is_closed_4408() -> None:
+    from django_inngest_realtime.fanout import MESSAGE_TYPE, group_name
+
+    with override_settings(INNGEST_REALTIME={"SUBSCRIBER_QUEUE_SIZE": 3}):
+        key = get_subscription_token(live("slow"), topics=["logs"])["key"]
+        comm = connect(f"?token={key}")
+        assert (await comm.connect())[0]
+        group = group_name("live:slow", "logs")
+        # A burst the connection's sender cannot take before its buffer is full (what
+        # the hub's reader does when a publisher outpaces a connection).
+        for seq in range(10):
+            get_hub().dispatch({"type": MESSAGE_TYPE, "group": group, "seq": seq, "frame": "{}"})
+        assert await closed_with(comm) == 4408
+        await comm.disconnect()
+    assert not get_hub().members
