@@ -6,3 +6,14 @@ from django.dispatch import Signal
 
 #: Sent after a message was published; ``message`` is the :class:`~.envelope.Message`.
 message_published = Signal()
+
+#: Sent after commit when an Inngest function asked for a confirmation (once per confirmation,
+#: not on replays); ``confirmation`` is the :class:`~.models.Confirmation`.
+confirmation_requested = Signal()
+
+#: Sent after commit when a person approved, rejected or cancelled a confirmation;
+#: ``confirmation``, ``decision`` (a :class:`~.confirmations.Decision`) and ``user``.
+confirmation_decided = Signal()
+
+#: Sent after commit when a confirmation expired undecided; ``confirmation``.
+confirmation_expired = Signal()
