@@ -6,7 +6,7 @@ at the root of the host that ``apiBaseUrl`` names.
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from django_inngest_realtime import views
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("v1/realtime/sse", views.sse, name="sse"),
     path("v1/realtime/token", views.token_refresh, name="token"),
     path("v1/realtime/render", views.render_item, name="render"),
+    path("confirmations/", include("django_inngest_realtime.confirmations.urls")),
 ]

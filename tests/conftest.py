@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 
 from django_inngest_realtime import history
@@ -29,6 +30,9 @@ def _fresh_state() -> Iterator[None]:
     yield
     get_config.cache_clear()
     history.reset_store()
+    # Each async test has its own event loop; a channel layer kept from another loop
+    # (channels_redis's receive lock is bound to the loop that made it) must not be reused.
+    channel_layers.backends.clear()
 
 
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> DaphneServer:

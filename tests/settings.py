@@ -8,6 +8,7 @@ in-memory channel layer. The scaled one reads ``TEST_DATABASE_URL``-style parts 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django_inngest_realtime.scaling import redis_channel_layer
 
@@ -69,7 +70,11 @@ if SCALED:
         }
     }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
-    INNGEST_REALTIME = {"HISTORY_STORE": "redis", "REDIS_URL": REDIS_URL, "GROUP_PREFIX": PREFIX}
+    INNGEST_REALTIME: dict[str, Any] = {
+        "HISTORY_STORE": "redis",
+        "REDIS_URL": REDIS_URL,
+        "GROUP_PREFIX": PREFIX,
+    }
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     CHANNEL_LAYERS = {

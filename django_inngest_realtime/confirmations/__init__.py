@@ -1,0 +1,58 @@
+"""Human-in-the-loop confirmations: ask from an Inngest function, decide once, never lose the reply.
+
+Function side: :func:`request_confirmation` and :func:`wait_for_confirmation` (and their
+``_sync`` twins). Deciding side: :func:`decide` (and :func:`cancel`), which the admin,
+the views and the JSON API all call.
+"""
+
+from __future__ import annotations
+
+from django_inngest_realtime.confirmations.creation import ConfirmationRequest, parse_timeout
+from django_inngest_realtime.confirmations.errors import (
+    AlreadyDecided,
+    ConfirmationError,
+    Expired,
+    InvalidResponse,
+    PermissionDenied,
+)
+from django_inngest_realtime.confirmations.outbox import DrainResult, drain
+from django_inngest_realtime.confirmations.service import (
+    PERMISSION,
+    can_decide,
+    cancel,
+    cancel_async,
+    decide,
+    decide_async,
+    get_confirmation,
+)
+from django_inngest_realtime.confirmations.state import Decision
+from django_inngest_realtime.confirmations.steps import (
+    request_confirmation,
+    request_confirmation_sync,
+    wait_for_confirmation,
+    wait_for_confirmation_sync,
+)
+
+__all__ = [
+    "PERMISSION",
+    "AlreadyDecided",
+    "ConfirmationError",
+    "ConfirmationRequest",
+    "Decision",
+    "DrainResult",
+    "Expired",
+    "InvalidResponse",
+    "PermissionDenied",
+    "can_decide",
+    "cancel",
+    "cancel_async",
+    "decide",
+    "decide_async",
+    "drain",
+    "get_confirmation",
+    "parse_timeout",
+    "request_confirmation",
+    "request_confirmation_sync",
+    "wait_for_confirmation",
+    "wait_for_confirmation_sync",
+]

@@ -1,0 +1,138 @@
+"""Models: human-in-the-loop confirmations and the outbox of their reply events."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Confirmation(models.Model):
+    """A question an Inngest function asked a person, and their answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("None (the wait returns nothing)")
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+
+    token = models.UUIDField(_("token"), default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    message = models.TextField(_("message"))
+    channel = models.CharField(_("channel"), max_length=256)
+    topic = models.CharField(_("topic"), max_length=200)
+    run_id = models.CharField(_("run id"), max_length=128, blank=True)
+    fn_id = models.CharField(_("function id"), max_length=255, blank=True)
+    step_id = models.CharField(_("step id"), max_length=255, blank=True)
+    event_name = models.CharField(_("reply event name"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    response_data = models.JSONField(_("response data"), null=True, blank=True)
+    response_schema = models.CharField(
+        _("response schema"),
+        max_length=255,
+        blank=True,
+        help_text=_("Dotted path to the pydantic model the response data must match."),
+    )
+    default_outcome = models.CharField(
+        _("outcome on timeout"), max_length=8, choices=Outcome.choices, blank=True
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignees"),
+        blank=True,
+        related_name="inngest_confirmations",
+        help_text=_("Who may decide; if none (nor groups): all with the permission."),
+    )
+    assignee_groups = models.ManyToManyField(
+        Group,
+        verbose_name=_("assignee groups"),
+        blank=True,
+        related_name="inngest_confirmations",
+    )
+
+    class Meta:
+        verbose_name = _("confirmation")
+        verbose_name_plural = _("confirmations")
+        ordering = ["-requested_at"]
+        permissions = [("decide_confirmation", _("Can approve or reject confirmations"))]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="dir_confirmation_status"),
+            models.Index(fields=["fn_id", "status"], name="dir_confirmation_fn"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_id", "step_id"],
+                condition=~Q(run_id=""),
+                name="dir_confirmation_once_per_step",
+            )
+        ]
+
+    def __str__(self) -> str:
+        label = self.title or self.message[:60]
+        return f"{label} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        """True while nobody decided and the confirmation has not expired."""
+        return self.status == self.Status.PENDING and not self.is_overdue
+
+    @property
+    def is_overdue(self) -> bool:
+        """True once ``expires_at`` has passed."""
+        return self.expires_at <= timezone.now()
+
+
+class ConfirmationReply(models.Model):
+    """An outbox row: a reply event to send to Inngest, written with the decision."""
+
+    event_id = models.CharField(_("event id"), max_length=128, unique=True)
+    name = models.CharField(_("event name"), max_length=255)
+    data = models.JSONField(_("event data"))
+    confirmation = models.ForeignKey(
+        Confirmation,
+        verbose_name=_("confirmation"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("confirmation reply")
+        verbose_name_plural = _("confirmation replies")
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["delivered_at", "next_attempt_at"], name="dir_reply_due"),
+        ]
+
+    def __str__(self) -> str:
+        state = "delivered" if self.delivered_at else f"pending, {self.attempts} attempt(s)"
+        return f"{self.name} {self.event_id} ({state})"
