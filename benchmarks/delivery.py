@@ -1,0 +1,102 @@
+"""One delivery measurement: subscribers connect, the server publishes, clients count.
+
+Shared by the fan-out burst (scenario 1) and the steady rate (scenario 2): the publisher
+runs inside the first server (``POST /bench/publish``), subscribers are spread over the
+servers, and the servers' CPU time is read before the publish starts and after the last
+client has reported, before any connection closes.
+"""
+
+from __future__ import annotations
+
+import array
+import time
+from typing import Any
+
+import httpx
+
+from benchmarks.clients import ClientPool, ClientResult, ClientSpec
+from benchmarks.context import Context
+from benchmarks.params import EVENTSTREAM, OURS
+from benchmarks.servers import ServerGroup
+from benchmarks.stats import percentile
+
+
+def measure(
+    ctx: Context,
+    servers: ServerGroup,
+    *,
+    subscribers: int,
+    messages: int,
+    rate: float = 0.0,
+    deadline: float = 300.0,
+) -> dict[str, Any]:
+    """Publish ``messages`` (at ``rate`` per second; 0: back to back) to ``subscribers``."""
+    channel = ctx.channel(servers.kind)
+    token = ctx.token(channel) if servers.kind == OURS else ""
+    urls = [servers.subscriber_url(i, channel, token) for i in range(subscribers)]
+    workers = min(ctx.params.client_processes, subscribers)
+    kind = "sse" if servers.kind == EVENTSTREAM else "ws"
+    specs = [
+        ClientSpec(
+            kind,
+            urls[w::workers],
+            messages,
+            # channels_redis's pool (100 connections, failing fast) refuses bare consumers'
+            # group_add beyond that many at once: handshakes stay within it.
+            connect_concurrency=max(1, ctx.params.capacity_concurrency // workers),
+            idle_timeout=ctx.params.idle_timeout,
+            deadline=deadline,
+        )
+        for w in range(workers)
+    ]
+    pool = ClientPool(specs)
+    try:
+        ready = pool.ready(timeout=180)
+        failed = sum(r["failed"] for r in ready)
+        if failed:
+            raise RuntimeError(f"{failed} of {subscribers} subscribers could not connect")
+        cpu0, started = servers.cpu_seconds(), time.time()
+        pool.send("go")
+        body = {"channel": channel, "count": messages, "rate": rate}
+        published = httpx.post(servers.publish_url, json=body, timeout=deadline).json()
+        results = pool.results(timeout=deadline + 60)
+        cpu = servers.cpu_seconds() - cpu0
+        pool.close()
+    finally:
+        pool.stop()
+    return _metrics(results, subscribers * messages, started, cpu, published)
+
+
+def _metrics(
+    results: list[ClientResult],
+    expected: int,
+    started: float,
+    server_cpu: float,
+    published: dict[str, Any],
+) -> dict[str, Any]:
+    latencies = array.array("d")
+    for result in results:
+        latencies.frombytes(result.latencies)
+    ordered = sorted(latencies)
+    delivered = sum(sum(r.received) for r in results)
+    window = max((r.last_receipt for r in results), default=started) - started
+    client_cpu = sum(r.cpu_seconds for r in results)
+    errors = [e for r in results for e in r.errors]
+    return {
+        "expected": expected,
+        "delivered": delivered,
+        "lost": expected - delivered,
+        "duplicates": sum(r.duplicates for r in results),
+        "seconds": window,
+        "deliveries_per_s": delivered / window if window > 0 else 0.0,
+        "publish_rate": published["sent"] / published["seconds"] if published["seconds"] else 0.0,
+        "latency_p50_ms": percentile(ordered, 50) * 1000,
+        "latency_p99_ms": percentile(ordered, 99) * 1000,
+        "latency_max_ms": (ordered[-1] if ordered else float("nan")) * 1000,
+        "server_cpu_us_per_delivery": server_cpu / delivered * 1e6 if delivered else 0.0,
+        "client_cpu_us_per_delivery": client_cpu / delivered * 1e6 if delivered else 0.0,
+        # Share of one core each client process used while receiving: near 1.0 would mean
+        # the load generator, not the server, set the pace.
+        "client_cpu_share": client_cpu / len(results) / window if window > 0 else 0.0,
+        "errors": errors[:5],
+    }

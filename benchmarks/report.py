@@ -1,0 +1,223 @@
+"""The results: ``latest.json`` (everything) and ``latest.md`` (tables and targets)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from benchmarks.params import BARE, EVENTSTREAM, LAYERS, OURS
+
+RESULTS_DIR = os.path.join(os.path.dirname(__file__), "results")
+
+#: (scenario, metric, heading) per table column.
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "fanout": [
+        ("deliveries_per_s", "deliveries/s"),
+        ("latency_p50_ms", "p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("server_cpu_us_per_delivery", "server CPU µs/delivery"),
+        ("client_cpu_share", "client CPU share"),
+        ("lost", "lost"),
+    ],
+    "steady": [
+        ("publish_rate", "msgs/s achieved"),
+        ("latency_p50_ms", "p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("latency_max_ms", "max ms"),
+        ("server_cpu_us_per_delivery", "server CPU µs/delivery"),
+        ("client_cpu_share", "client CPU share"),
+        ("lost", "lost"),
+    ],
+    "capacity": [
+        ("connections", "connections"),
+        ("rss_kb_per_connection", "RSS KB/connection"),
+        ("connects_per_s", "connects/s"),
+        ("rss_after_mb", "RSS after (MB)"),
+        ("failed", "failed"),
+    ],
+    "resume": [
+        ("missed", "missed"),
+        ("seconds_to_all", "seconds to all"),
+        ("messages_per_s", "messages/s"),
+        ("lost", "lost"),
+        ("duplicates", "duplicates"),
+    ],
+}
+TITLES = {
+    "fanout": "1. Fan-out burst",
+    "steady": "2. Steady rate",
+    "capacity": "3. Capacity (idle WebSocket subscriptions, one Daphne process)",
+    "publish_cost": "4. Publish cost (in-process, µs per call)",
+    "resume": "5. Resume",
+    "approvals": "6. Approvals (PostgreSQL)",
+}
+
+
+def fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def cell(summary: dict[str, Any], key: str) -> str:
+    stats = summary.get(key)
+    if not stats:
+        return "-"
+    if stats["min"] == stats["max"]:
+        return fmt(stats["median"])
+    return f"{fmt(stats['median'])} ({fmt(stats['min'])}-{fmt(stats['max'])})"
+
+
+def median(results: dict[str, Any], scenario: str, layer: str, system: str, key: str) -> float:
+    try:
+        return float(results["scenarios"][scenario][layer][system]["summary"][key]["median"])
+    except (KeyError, TypeError):
+        return float("nan")
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its measured value, per layer."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, layer: str, value: float, limit: float, *, at_most: bool) -> None:
+        met = (
+            None
+            if math.isnan(value) or math.isnan(limit)
+            else (value <= limit if at_most else value >= limit)
+        )
+        rows.append({"target": name, "layer": layer, "value": value, "limit": limit, "met": met})
+
+    cpu = "server_cpu_us_per_delivery"
+    for layer in LAYERS:
+        for scenario in ("fanout", "steady"):
+            ours = median(results, scenario, layer, OURS, cpu)
+            bare = median(results, scenario, layer, BARE, cpu)
+            es = median(results, scenario, layer, EVENTSTREAM, cpu)
+            add(f"CPU/delivery ({scenario}) ≤ 0.25 x bare", layer, ours / bare, 0.25, at_most=True)
+            add(
+                f"CPU/delivery ({scenario}) ≤ 0.6 x eventstream",
+                layer,
+                ours / es,
+                0.6,
+                at_most=True,
+            )
+        rate = "deliveries_per_s"
+        ratio = median(results, "fanout", layer, OURS, rate) / median(
+            results, "fanout", layer, BARE, rate
+        )
+        add("burst deliveries/s ≥ 5 x bare", layer, ratio, 5.0, at_most=False)
+        p99 = "latency_p99_ms"
+        add(
+            "steady p99 ≤ eventstream's (ms)",
+            layer,
+            median(results, "steady", layer, OURS, p99),
+            median(results, "steady", layer, EVENTSTREAM, p99),
+            at_most=True,
+        )
+        lost = median(results, "steady", layer, OURS, "lost")
+        add("steady loss = 0", layer, lost, 0.0, at_most=True)
+        rss = median(results, "capacity", layer, OURS, "rss_kb_per_connection")
+        add("RSS per idle subscription ≤ 40 KB", layer, rss, 40.0, at_most=True)
+        cost = results["scenarios"].get("publish_cost", {}).get(layer, {})
+        add("publish() ≤ 1.5 x group_send", layer, cost.get("ratio", math.nan), 1.5, at_most=True)
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {results['started_at']} ({'quick' if results['quick'] else 'full'}), "
+        f"{results['duration_s'] / 60:.1f} min. Cells: median (min-max) of "
+        f"{results['parameters']['repetitions']} repetition(s).",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()),
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
+        "",
+        "Parameters: " + ", ".join(f"{k}={v}" for k, v in results["parameters"].items()),
+        "",
+        "## Targets",
+        "",
+        "| target | layer | measured | limit | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in results["targets"]:
+        met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
+        lines.append(
+            f"| {row['target']} | {row['layer']} | {fmt(row['value'])} | {fmt(row['limit'])} "
+            f"| {met} |"
+        )
+    for scenario, title in TITLES.items():
+        data = results["scenarios"].get(scenario)
+        if data is None:
+            continue
+        lines += ["", f"## {title}", ""]
+        if scenario == "publish_cost":
+            lines += _publish_cost(data)
+        elif scenario == "approvals":
+            lines += _approvals(data)
+        else:
+            lines += _table(data, COLUMNS[scenario])
+    if results["failures"]:
+        lines += ["", "## Failures", ""] + [f"- {f}" for f in results["failures"]]
+    return "\n".join(lines) + "\n"
+
+
+def _table(data: dict[str, Any], columns: list[tuple[str, str]]) -> list[str]:
+    lines = [
+        "| layer | system | " + " | ".join(h for _, h in columns) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for layer, systems in data.items():
+        for system, result in systems.items():
+            if result.get("error"):
+                lines.append(f"| {layer} | {system} | error: {result['error'][:80]} |")
+                continue
+            cells = " | ".join(cell(result["summary"], key) for key, _ in columns)
+            lines.append(f"| {layer} | {system} | {cells} |")
+    return lines
+
+
+def _publish_cost(data: dict[str, Any]) -> list[str]:
+    lines = ["| layer | publish() µs | bare group_send µs | ratio |", "| --- | --- | --- | --- |"]
+    for layer, result in data.items():
+        if "error" in result:
+            lines.append(f"| {layer} | error: {result['error'][:80]} | | |")
+            continue
+        s = result["summary"]
+        lines.append(
+            f"| {layer} | {cell(s, 'publish_us')} | {cell(s, 'group_send_us')} "
+            f"| {fmt(result['ratio'])} |"
+        )
+    return lines
+
+
+def _approvals(data: dict[str, Any]) -> list[str]:
+    if data.get("status") != "ok":
+        return [f"Status: {data.get('status')} {data.get('error', '')}".rstrip()]
+    s = data["summary"]
+    keys = ["decisions_per_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "events"]
+    return [
+        "| " + " | ".join(keys) + " |",
+        "| " + " | ".join("---" for _ in keys) + " |",
+        "| " + " | ".join(cell(s, k) for k in keys) + " |",
+    ]
+
+
+def write(results: dict[str, Any], directory: str = RESULTS_DIR) -> tuple[str, str]:
+    os.makedirs(directory, exist_ok=True)
+    results["targets"] = targets(results)
+    json_path = os.path.join(directory, "latest.json")
+    md_path = os.path.join(directory, "latest.md")
+    with open(json_path, "w") as out:
+        json.dump(results, out, indent=1, default=str)
+    with open(md_path, "w") as out:
+        out.write(markdown(results))
+    return json_path, md_path

@@ -1,0 +1,87 @@
+"""Running a scenario for each layer and system: servers up, repetitions, summaries, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from benchmarks.context import Context
+from benchmarks.params import LAYERS, OURS, PROCESSES
+from benchmarks.servers import ServerGroup, serving
+from benchmarks.stats import summarize
+
+Measure = Callable[[ServerGroup], dict[str, Any]]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def compare(
+    ctx: Context,
+    scenario: str,
+    systems: Sequence[str],
+    measure: Measure,
+    *,
+    processes: dict[str, int] = PROCESSES,
+    fresh_servers: bool = False,
+    warm_up: Measure | None = None,
+) -> dict[str, Any]:
+    """``measure`` each system on each layer ``repetitions`` times; loss by us is a failure.
+
+    ``fresh_servers`` starts new servers for every repetition (for memory measurements);
+    ``warm_up`` runs once on new servers before anything is measured.
+    """
+    out: dict[str, Any] = {}
+    for layer in LAYERS:
+        out[layer] = {}
+        for system in systems:
+            label = f"{scenario}/{layer}/{system}"
+            reps: list[dict[str, Any]] = []
+            error = None
+            try:
+                rounds = ctx.params.repetitions if fresh_servers else 1
+                per_round = 1 if fresh_servers else ctx.params.repetitions
+                for _ in range(rounds):
+                    with serving(system, layer, processes[layer], ctx.prefix) as servers:
+                        if warm_up is not None:
+                            warm_up(servers)
+                        for _ in range(per_round):
+                            rep = measure(servers)
+                            reps.append(rep)
+                            log(f"{label}: {_brief(rep)}")
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                ctx.fail(f"{label} crashed: {error}")
+                log(f"{label} CRASHED\n{traceback.format_exc()}")
+            lost = sum(int(r.get("lost", 0)) for r in reps)
+            if system == OURS and lost:
+                ctx.fail(f"{label} lost {lost} messages")
+            out[layer][system] = {"reps": reps, "summary": summarize(reps), "error": error}
+    return out
+
+
+def _brief(rep: dict[str, Any]) -> str:
+    keys = [k for k, v in rep.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    return ", ".join(f"{k}={rep[k]:.4g}" for k in keys[:9])
+
+
+def run_child(module: str, args: Sequence[str], env: dict[str, str], timeout: float) -> Any:
+    """Run ``python -m module args`` and return the JSON it prints last."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

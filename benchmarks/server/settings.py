@@ -1,0 +1,62 @@
+"""Settings of the benchmark servers; see :mod:`benchmarks.server`."""
+
+from __future__ import annotations
+
+import os
+
+from django_inngest_realtime.scaling import redis_channel_layer
+
+SERVER = os.environ.get("BENCH_SERVER", "ours")
+LAYER = os.environ.get("BENCH_LAYER", "memory")
+PREFIX = os.environ.get("BENCH_PREFIX", f"bench{os.getpid()}")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+SECRET_KEY = "benchmarks-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+ROOT_URLCONF = "benchmarks.server.urls"
+ASGI_APPLICATION = "benchmarks.server.asgi.application"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "channels",
+    "django_inngest_realtime",
+]
+if SERVER == "eventstream":
+    INSTALLED_APPS.append("django_eventstream")
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+if os.environ.get("BENCH_DB") == "postgres":  # the approvals scenario
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": f"bench_{PREFIX}",
+            "USER": os.environ.get("BENCH_PG_USER", "postgres"),
+            "HOST": os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("BENCH_PG_PORT", "5432"),
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+if LAYER == "redis":
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
+    INNGEST_REALTIME = {"HISTORY_STORE": "redis", "REDIS_URL": REDIS_URL, "GROUP_PREFIX": PREFIX}
+    if SERVER == "eventstream":
+        # django-eventstream's multi-process mode: Redis pub/sub on its fixed channel.
+        EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10_000},
+        }
+    }
+    INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
+if os.environ.get("BENCH_INNGEST_CLIENT"):
+    INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["BENCH_INNGEST_CLIENT"]

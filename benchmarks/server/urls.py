@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, include, path
+
+from benchmarks.server import views
+
+urlpatterns: list[URLPattern | URLResolver] = [path("bench/publish", views.publish_view)]
+if settings.SERVER == "ours":
+    urlpatterns.append(path("", include("django_inngest_realtime.urls")))
+elif settings.SERVER == "eventstream":
+    import django_eventstream
+
+    urlpatterns.append(path("events/", include(django_eventstream.urls)))

@@ -1,0 +1,76 @@
+"""The publish endpoint: ``POST /bench/publish`` runs the publisher inside the server.
+
+The body is ``{"channel": "bench:x", "count": N, "rate": R, "size": B}``; ``rate`` 0
+publishes back to back (yielding to the event loop once per message), otherwise on a
+fixed schedule of ``rate`` messages per second. Each message's data carries its index
+``i`` and ``t``, the wall-clock time just before the publish call, so clients measure
+publish-to-receipt latency on the machine's shared clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from benchmarks.server.bare import MESSAGE_TYPE, bare_group
+from benchmarks.server.channels import TOPIC, bench
+
+Sender = Callable[[str, dict[str, Any]], Awaitable[int | None]]
+
+
+async def _send_ours(channel: str, data: dict[str, Any]) -> int | None:
+    from django_inngest_realtime import publish
+
+    ref = bench(id=channel.removeprefix("bench:"))
+    return (await publish(ref.topic(TOPIC)(data))).seq
+
+
+async def _send_bare(channel: str, data: dict[str, Any]) -> int | None:
+    from channels.layers import get_channel_layer
+
+    layer: Any = get_channel_layer()
+    text = json.dumps(data, separators=(",", ":"))
+    await layer.group_send(
+        bare_group(settings.PREFIX, channel), {"type": MESSAGE_TYPE, "text": text}
+    )
+    return None
+
+
+async def _send_eventstream(channel: str, data: dict[str, Any]) -> int | None:
+    from django_eventstream import send_event
+
+    send_event(channel, TOPIC, data)
+    return None
+
+
+SENDERS: dict[str, Sender] = {
+    "ours": _send_ours,
+    "bare": _send_bare,
+    "eventstream": _send_eventstream,
+}
+
+
+async def publish_view(request: HttpRequest) -> JsonResponse:
+    spec = json.loads(request.body)
+    send = SENDERS[settings.SERVER]
+    channel, count, rate = str(spec["channel"]), int(spec["count"]), float(spec.get("rate", 0))
+    pad = "x" * int(spec.get("size", 0))
+    seqs: list[int] = []
+    started = time.monotonic()
+    for i in range(count):
+        if rate > 0:
+            delay = started + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        seq = await send(channel, {"i": i, "t": time.time(), "p": pad})
+        if seq is not None and (i == 0 or i == count - 1):
+            seqs.append(seq)
+        await asyncio.sleep(0)
+    elapsed = time.monotonic() - started
+    return JsonResponse({"sent": count, "seconds": elapsed, "seqs": seqs})
