@@ -88,6 +88,8 @@ else:
         }
     }
     INNGEST_REALTIME = {}
+# Confirmation replies are sent through the demo's Inngest client.
+INNGEST_REALTIME["INNGEST_CLIENT"] = "demo_project.demo.inngest_functions.inngest_client"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"

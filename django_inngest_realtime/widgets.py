@@ -144,3 +144,35 @@ def script_tags(nonce: str | None) -> SafeString:
         for js in ("realtime.js", "widgets.js")
     ]
     return mark_safe("\n".join(tags))
+
+
+def confirmations(request: HttpRequest | None, channel: ChannelRef | str, topic: str) -> SafeString:
+    """Pending approvals announced on ``channel``/``topic``, with approve / reject buttons
+    for users who may decide them; plain forms, so it works without JavaScript."""
+    from django_inngest_realtime.confirmations.service import can_decide
+    from django_inngest_realtime.confirmations.state import confirmation_url
+    from django_inngest_realtime.models import Confirmation
+
+    token = issue(request, channel, [topic])
+    if isinstance(token, SafeString):
+        return token
+    user = getattr(request, "user", None)
+    position = run_blocking(history.get_store().position, token["channel"])
+    pending = Confirmation.objects.filter(
+        channel=token["channel"], topic=topic, status=Confirmation.Status.PENDING
+    ).order_by("requested_at")
+    items = [
+        {"c": c, "url": confirmation_url(c), "can_decide": can_decide(user, c)} for c in pending
+    ]
+    return mark_safe(
+        render_to_string(
+            "django_inngest_realtime/widgets/confirmations.html",
+            {
+                "token": token,
+                "position": position,
+                "topic": topic,
+                "items": items,
+                "csrf_token": get_token(request) if request is not None else "",
+            },
+        )
+    )

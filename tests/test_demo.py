@@ -151,3 +151,45 @@ async def test_story_streams_word_by_word(demo: Demo, browser: Any) -> None:
     assert text is not None and text.startswith("[a Django app] Once upon a time")
     assert text.endswith("as the model wrote.")
     await page.screenshot(path=str(ARTIFACTS / "demo-story.png"), full_page=True)
+
+
+async def logged_in_page(browser: Any, demo: Demo) -> Any:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{demo.url}/admin/login/?next=/approvals/")
+    await page.fill("#id_username", "admin")
+    await page.fill("#id_password", "admin")
+    await page.click("input[type=submit]")
+    await page.wait_for_url(f"{demo.url}/approvals/")
+    await page.wait_for_selector(
+        ".inngest-realtime-confirmations [data-state='open']", timeout=15_000
+    )
+    return page
+
+
+@browser_only
+async def test_approve_in_one_window_updates_the_other(demo: Demo, browser: Any) -> None:
+    first, second = await logged_in_page(browser, demo), await logged_in_page(browser, demo)
+    pending = ".inngest-realtime-confirmations li[data-status='pending']"
+    before = await first.locator(pending).count()
+    await first.get_by_role("button", name="Start the workflow").click()
+    for page in (first, second):
+        await page.wait_for_function(
+            f'document.querySelectorAll("{pending}").length === {before + 1}', timeout=30_000
+        )
+    item = first.locator(pending).last
+    token = await item.get_attribute("data-token")
+    await item.get_by_role("button", name="Approve").click()
+    decided = f".inngest-realtime-confirmations li[data-token='{token}']"
+    await second.wait_for_function(
+        f"document.querySelector(\"{decided}\").dataset.status === 'approved'", timeout=30_000
+    )
+    outcome = await second.locator(f"{decided} .inngest-realtime-outcome").text_content()
+    assert outcome == "Approved by admin"
+    assert await second.locator(f"{decided} button").count() == 0
+    await second.wait_for_function(
+        "[...document.querySelectorAll('.inngest-realtime-feed li')]"
+        ".some((li) => li.textContent === 'Done: the weekly report was sent.')",
+        timeout=30_000,
+    )
+    await second.screenshot(path=str(ARTIFACTS / "demo-approvals.png"), full_page=True)

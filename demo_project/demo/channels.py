@@ -27,5 +27,10 @@ post_channel = (
     .add_topic(topic("deleted").schema(PostDeleted))
 )
 
+#: Human in the loop: prompts and their updates on ``messages``, progress on ``logs``.
+agentic_channel = (
+    channel("agentic-workflow").add_topic(topic("messages")).add_topic(topic("logs").type(str))
+)
+
 #: Streamed output (a simulated LLM).
 story_channel = channel(lambda uuid: f"story.{uuid}").add_topic(topic("tokens").type(str))

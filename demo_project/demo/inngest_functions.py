@@ -9,9 +9,16 @@ from collections.abc import AsyncIterator
 import inngest
 from asgiref.sync import sync_to_async
 
-from demo_project.demo.channels import global_channel, hello_channel, post_channel, story_channel
+from demo_project.demo.channels import (
+    agentic_channel,
+    global_channel,
+    hello_channel,
+    post_channel,
+    story_channel,
+)
 from demo_project.demo.models import Post
 from django_inngest_realtime import publish, publish_stream, realtime_middleware
+from django_inngest_realtime.confirmations import request_confirmation, wait_for_confirmation
 
 inngest_client = inngest.Inngest(
     app_id="django-inngest-realtime-demo",
@@ -74,4 +81,34 @@ async def story(ctx: inngest.Context) -> str:
     return await publish_stream(story_channel(ctx.event.data["uuid"]).tokens, words())
 
 
-functions = [hello_world, like_post, story]
+@inngest_client.create_function(
+    fn_id="agentic-workflow",
+    trigger=inngest.TriggerEvent(event="agentic-workflow/start"),
+)
+async def agentic_workflow(ctx: inngest.Context) -> str:
+    """Human in the loop: pause for an approval, then go on or stop."""
+    logs = agentic_channel().logs
+    await publish(logs("Researching the task..."))
+    await ctx.step.run("initial-step", lambda: {"plan": "send the weekly report"})
+    confirmation = await request_confirmation(
+        ctx,
+        channel=agentic_channel(),
+        topic="messages",
+        title="Send the weekly report?",
+        message="Confirm to proceed?",
+        timeout="15m",
+    )
+    decision = await wait_for_confirmation(ctx, confirmation)
+    if decision is None:
+        await publish(logs("Nobody answered within 15 minutes; stopping."))
+        return "timed out"
+    if not decision.approved:
+        await publish(logs(f"Rejected by {decision.decided_by}; stopping."))
+        return "rejected"
+    await publish(logs(f"Approved by {decision.decided_by}; proceeding."))
+    await ctx.step.run("send-report", lambda: {"sent": True})
+    await publish(logs("Done: the weekly report was sent."))
+    return "done"
+
+
+functions = [hello_world, like_post, story, agentic_workflow]

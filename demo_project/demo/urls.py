@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/hello", views.hello, name="api-hello"),
     path("posts/", views.posts, name="posts"),
     path("posts/<int:post_id>/like", views.like, name="like"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/start", views.approvals_start, name="approvals-start"),
     path("story/", views.story_page, name="story"),
     path("story/start", views.story_start, name="story-start"),
 ]

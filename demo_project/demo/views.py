@@ -69,6 +69,17 @@ async def like(request: HttpRequest, post_id: int) -> HttpResponse:
     return failed or redirect("demo:posts")
 
 
+def approvals(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/approvals.html")
+
+
+@require_POST
+async def approvals_start(request: HttpRequest) -> HttpResponse:
+    """Start the agentic workflow; it asks for an approval on this page and in the admin."""
+    failed = await _send("agentic-workflow/start", {})
+    return failed or redirect("demo:approvals")
+
+
 def story_page(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/story.html")
 

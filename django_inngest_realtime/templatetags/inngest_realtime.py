@@ -56,6 +56,14 @@ def realtime_value(
 
 
 @register.simple_tag(takes_context=True)
+def realtime_confirmations(
+    context: template.Context, channel: ChannelRef | str, topic: str
+) -> SafeString:
+    """Pending approvals on ``channel``/``topic`` with approve / reject buttons, kept live."""
+    return widgets.confirmations(context.get("request"), channel, topic)
+
+
+@register.simple_tag(takes_context=True)
 def realtime_token(
     context: template.Context, channel: ChannelRef | str, topics: str | list[str] | None = None
 ) -> dict[str, Any] | SafeString:

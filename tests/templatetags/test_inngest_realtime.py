@@ -135,3 +135,46 @@ def test_unknown_channel_or_topic_is_a_comment_and_escaped() -> None:
 def test_tokens_in_widgets_name_the_api_base_url() -> None:
     _, token = split_token(render('{% realtime_feed "live:b" %}'))
     assert token["apiBaseUrl"] == "https://rt.example.com/"
+
+
+@pytest.mark.django_db
+def test_confirmations_lists_pending_with_buttons_for_deciders() -> None:
+    import datetime
+
+    from django.contrib.auth.models import Permission, User
+    from django.utils import timezone
+
+    from django_inngest_realtime.models import Confirmation
+
+    pending = Confirmation.objects.create(
+        title="Ship it?", message="<b>Confirm</b> to proceed?", channel="live:c1",
+        topic="logs", event_name="x", expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    Confirmation.objects.create(
+        title="Old", message="done", channel="live:c1", topic="logs", event_name="x",
+        status=Confirmation.Status.APPROVED, expires_at=timezone.now(),
+    )
+    decider = User.objects.create_user("dee")
+    decider.user_permissions.add(Permission.objects.get(codename="decide_confirmation"))
+    decider = User.objects.get(pk=decider.pk)
+    source = '{% realtime_confirmations "live:c1" "logs" %}'
+    html, _ = split_token(render(source, decider))
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert csrf
+    html = html.replace(csrf.group(1), "CSRF")
+    assert html == (
+        '<div class="inngest-realtime inngest-realtime-confirmations" '
+        'data-inngest-realtime="confirmations" data-channel="live:c1" data-topic="logs" '
+        'data-since="0">TOKEN<span class="inngest-realtime-status" data-state="connecting" '
+        'role="status">connecting</span><ul class="inngest-realtime-items">'
+        f'<li data-token="{pending.token}" data-status="pending">'
+        '<strong class="inngest-realtime-title">Ship it?</strong> '
+        '<span class="inngest-realtime-message">&lt;b&gt;Confirm&lt;/b&gt; to proceed?</span> '
+        '<span class="inngest-realtime-outcome">Pending</span>'
+        f'<form method="post" action="/confirmations/{pending.token}/">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="CSRF">'
+        '<button name="decision" value="approve">Approve</button> '
+        '<button name="decision" value="reject">Reject</button></form></li></ul></div>\n'
+    )
+    viewer = render(source, User.objects.create_user("vic"))
+    assert "Ship it?" in viewer and "<form" not in viewer

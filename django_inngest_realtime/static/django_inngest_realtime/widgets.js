@@ -101,7 +101,104 @@
     });
   }
 
-  var kinds = {feed: feed, value: value};
+  function confirmations(element, token) {
+    var list = element.querySelector(":scope > .inngest-realtime-items");
+    var topic = element.getAttribute("data-topic");
+
+    function itemFor(tok) {
+      return Array.prototype.find.call(list.children, function (li) {
+        return li.getAttribute("data-token") === tok;
+      });
+    }
+
+    function csrf() {
+      var input = element.querySelector("[name=csrfmiddlewaretoken]");
+      var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+      return match ? decodeURIComponent(match[1]) : (input ? input.value : "");
+    }
+
+    function enhance(li) {
+      var form = li.querySelector("form");
+      if (!form || form.__enhanced) return;
+      form.__enhanced = true;
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var approved = !event.submitter || event.submitter.value === "approve";
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        fetch(form.getAttribute("action") + "decide", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+          body: JSON.stringify({approved: approved})
+        }).then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) {
+              li.querySelector(".inngest-realtime-outcome").textContent = body.error || "refused";
+              form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+            }
+          });
+        });
+      });
+    }
+
+    function build(data) {
+      var li = document.createElement("li");
+      li.setAttribute("data-token", data.token);
+      var title = document.createElement("strong");
+      title.className = "inngest-realtime-title";
+      title.textContent = data.title || "";
+      var message = document.createElement("span");
+      message.className = "inngest-realtime-message";
+      message.textContent = data.message || "";
+      var outcome = document.createElement("span");
+      outcome.className = "inngest-realtime-outcome";
+      li.append(title, " ", message, " ", outcome);
+      if (data.url) {
+        var form = document.createElement("form");
+        form.method = "post";
+        form.setAttribute("action", data.url);
+        ["approve", "reject"].forEach(function (value, i) {
+          var button = document.createElement("button");
+          button.name = "decision";
+          button.value = value;
+          button.textContent = value === "approve" ? "Approve" : "Reject";
+          if (i) form.append(" ");
+          form.append(button);
+        });
+        li.append(form);
+      }
+      return li;
+    }
+
+    Array.prototype.forEach.call(list.children, enhance);
+    return window.DjangoInngestRealtime.subscribe(token, function (message) {
+      var data = message.data;
+      if (message.topic !== topic || !data || data.type !== "confirmation") return;
+      var li = itemFor(data.token);
+      if (!li) {
+        if (data.status !== "pending") return;
+        li = build(data);
+        list.appendChild(li);
+      }
+      li.setAttribute("data-status", data.status);
+      var outcome = li.querySelector(".inngest-realtime-outcome");
+      outcome.textContent = data.status === "pending" ? "Pending" :
+        data.status.charAt(0).toUpperCase() + data.status.slice(1) +
+        (data.decided_by ? " by " + data.decided_by : "");
+      if (data.status !== "pending") {
+        var form = li.querySelector("form");
+        if (form) form.remove();
+      } else {
+        enhance(li);
+      }
+    }, {
+      element: element,
+      since: element.getAttribute("data-since"),
+      onStatus: function (state) { setStatus(element, state); }
+    });
+  }
+
+  var kinds = {feed: feed, value: value, confirmations: confirmations};
 
   function start(root) {
     (root || document).querySelectorAll("[data-inngest-realtime]").forEach(function (element) {
