@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev-server-timeout", type=float, default=120.0)
     parser.add_argument("--noreload", action="store_true", help="no code reloading")
     args = parser.parse_args(argv)
+    # A SIGTERM (from a process manager, or `timeout`) stops what we started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_project.settings")
     sys.path.insert(0, str(ROOT))
