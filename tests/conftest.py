@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -35,12 +36,14 @@ def _fresh_state() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
-def start_server(tmp_path_factory: pytest.TempPathFactory) -> DaphneServer:
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> DaphneServer:
     """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder."""
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     return DaphneServer(
         "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
         log_path=str(log),
     ).start()
 
@@ -60,3 +63,29 @@ async def post_publish(
         res = await client.post(f"{server.url}/test-publish/{name}/{topic}", json=items, timeout=30)
         res.raise_for_status()
         return list(res.json()["seqs"])
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (which never downloads a browser)."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api", reason="needs playwright")
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from django_inngest_realtime.testing.daphne import DaphneServer
-from tests.conftest import post_publish
+from tests.conftest import post_publish, start_server
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-playwright_api = pytest.importorskip("playwright.async_api", reason="needs playwright")
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
+scaled_only = pytest.mark.skipif(
+    os.environ.get("INNGEST_REALTIME_TEST_CONFIG") != "scaled",
+    reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled (Redis history)",
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
 
 
 async def open_widgets(browser: Any, server: DaphneServer, name: str) -> Any:
@@ -100,12 +78,7 @@ async def test_markup_in_messages_is_text(browser: Any, server: DaphneServer) ->
 async def test_server_restart_under_the_page_loses_nothing(
     browser: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    log = tmp_path_factory.mktemp("restart") / "daphne.log"
-    server = DaphneServer(
-        "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings"},
-        log_path=str(log),
-    ).start()
+    server = start_server(tmp_path_factory)
     try:
         page = await open_widgets(browser, server, "b3")
         await post_publish(server, "live:b3", ["before"])
@@ -128,29 +101,24 @@ async def test_server_restart_under_the_page_loses_nothing(
         server.stop()
 
 
-if os.environ.get("INNGEST_REALTIME_TEST_CONFIG") == "scaled":
+@scaled_only
+async def test_no_gap_notice_with_redis_history(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # With Redis history the restart keeps positions: no gap notice may appear.
-    async def test_no_gap_notice_with_redis_history(
-        browser: Any, tmp_path_factory: pytest.TempPathFactory
-    ) -> None:
-        log = tmp_path_factory.mktemp("restart") / "daphne.log"
-        server = DaphneServer(
-            "tests.asgi:application",
-            env={"DJANGO_SETTINGS_MODULE": "tests.settings"},
-            log_path=str(log),
-        ).start()
-        try:
-            page = await open_widgets(browser, server, "b4")
-            await post_publish(server, "live:b4", ["one"])
-            await page.wait_for_function("document.querySelectorAll('#feed li').length === 1")
-            server.restart()
-            await post_publish(server, "live:b4", ["two"])
-            await page.wait_for_function(
-                "document.querySelectorAll('#feed li').length === 2", timeout=30_000
-            )
-            assert await feed_texts(page) == ["one", "two"]
-        finally:
-            server.stop()
+    server = start_server(tmp_path_factory)
+    try:
+        page = await open_widgets(browser, server, "b4")
+        await post_publish(server, "live:b4", ["one"])
+        await page.wait_for_function("document.querySelectorAll('#feed li').length === 1")
+        server.restart()
+        await post_publish(server, "live:b4", ["two"])
+        await page.wait_for_function(
+            "document.querySelectorAll('#feed li').length === 2", timeout=30_000
+        )
+        assert await feed_texts(page) == ["one", "two"]
+    finally:
+        server.stop()
 
 
 async def test_sse_fallback_when_websockets_are_unavailable(
@@ -170,12 +138,7 @@ async def test_sse_fallback_when_websockets_are_unavailable(
 async def test_expired_token_is_refreshed_on_reconnect(
     browser: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    log = tmp_path_factory.mktemp("ttl") / "daphne.log"
-    server = DaphneServer(
-        "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_TOKEN_TTL": "1"},
-        log_path=str(log),
-    ).start()
+    server = start_server(tmp_path_factory, {"TEST_TOKEN_TTL": "1"})
     try:
         page = await open_widgets(browser, server, "b6")
         refreshes: list[int] = []

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,25 +93,6 @@ async def test_api_hello_streams_hello_world(demo: Demo) -> None:
     assert bad.status_code == 400
 
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="needs playwright")
-browser_only = pytest.mark.skipif(
-    not shutil.which("/usr/bin/chromium"), reason="needs Debian's chromium"
-)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
-
-@browser_only
 async def test_like_counters_update_in_every_window(demo: Demo, browser: Any) -> None:
     first, second = await browser.new_page(), await browser.new_page()
     for page in (first, second):
@@ -139,7 +119,6 @@ async def test_like_counters_update_in_every_window(demo: Demo, browser: Any) ->
     await second.screenshot(path=str(ARTIFACTS / "demo-posts.png"), full_page=True)
 
 
-@browser_only
 async def test_story_streams_word_by_word(demo: Demo, browser: Any) -> None:
     page = await browser.new_page()
     await page.goto(f"{demo.url}/story/")
@@ -167,7 +146,6 @@ async def logged_in_page(browser: Any, demo: Demo) -> Any:
     return page
 
 
-@browser_only
 async def test_approve_in_one_window_updates_the_other(demo: Demo, browser: Any) -> None:
     first, second = await logged_in_page(browser, demo), await logged_in_page(browser, demo)
     pending = ".inngest-realtime-confirmations li[data-status='pending']"

@@ -147,12 +147,21 @@ def test_confirmations_lists_pending_with_buttons_for_deciders() -> None:
     from django_inngest_realtime.models import Confirmation
 
     pending = Confirmation.objects.create(
-        title="Ship it?", message="<b>Confirm</b> to proceed?", channel="live:c1",
-        topic="logs", event_name="x", expires_at=timezone.now() + datetime.timedelta(hours=1),
+        title="Ship it?",
+        message="<b>Confirm</b> to proceed?",
+        channel="live:c1",
+        topic="logs",
+        event_name="x",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
     )
     Confirmation.objects.create(
-        title="Old", message="done", channel="live:c1", topic="logs", event_name="x",
-        status=Confirmation.Status.APPROVED, expires_at=timezone.now(),
+        title="Old",
+        message="done",
+        channel="live:c1",
+        topic="logs",
+        event_name="x",
+        status=Confirmation.Status.APPROVED,
+        expires_at=timezone.now(),
     )
     decider = User.objects.create_user("dee")
     decider.user_permissions.add(Permission.objects.get(codename="decide_confirmation"))
