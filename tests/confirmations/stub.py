@@ -15,6 +15,8 @@ from typing import Any
 class EventStub:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        #: When set, every request is answered with this status and nothing is recorded.
+        self.failing_status: int | None = None
         self.port = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -32,6 +34,11 @@ class EventStub:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if stub.failing_status is not None:
+                    self.send_response(stub.failing_status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with stub._lock:
                     stub.events.extend(body)
                 reply = json.dumps({"ids": [e.get("id", "") for e in body], "status": 200})

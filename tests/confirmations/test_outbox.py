@@ -116,3 +116,24 @@ def test_a_missing_inngest_client_setting_leaves_the_reply_pending(
     reply = ConfirmationReply.objects.get()
     assert reply.delivered_at is None
     assert "ImproperlyConfigured" in reply.last_error and "INNGEST_CLIENT" in reply.last_error
+
+
+def test_inngest_answering_500_keeps_the_reply_until_it_accepts(
+    event_api, make_user, make_confirmation, settings
+):
+    settings.INNGEST_REALTIME = {**settings.INNGEST_REALTIME, "OUTBOX_RETRY_BASE": 0.2}
+    c = make_confirmation()
+    event_api.failing_status = 500
+    try:
+        assert decide(c.token, approved=False, user=make_user("alice")).status == "rejected"
+        reply = ConfirmationReply.objects.get()
+        assert reply.delivered_at is None and reply.last_error
+        wait_until(lambda: ConfirmationReply.objects.get().attempts >= 2)  # still retrying
+        assert event_api.received() == []
+    finally:
+        event_api.failing_status = None
+    wait_until(lambda: ConfirmationReply.objects.get().delivered_at is not None)
+    time.sleep(0.5)  # a duplicate send would arrive within the retry interval
+    [event] = event_api.received()
+    assert event["id"] == f"confirmation-decided-{c.token}"
+    assert event["data"]["status"] == "rejected"
