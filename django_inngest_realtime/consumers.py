@@ -16,8 +16,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_inngest_realtime import fanout
 from django_inngest_realtime.conf import get_config
-from django_inngest_realtime.subscribe import Subscription
-from django_inngest_realtime.tokens import TokenError, TokenMalformed, verify_token
+from django_inngest_realtime.subscribe import Subscription, parse_since, parse_topics
+from django_inngest_realtime.tokens import TokenError, verify_token
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
@@ -42,8 +42,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 # Joined before the handshake completes: once open, live messages flow.
                 await self._subscribe(
                     params["token"][0],
-                    since=_since(params.get("since", [None])[0]),
-                    topics=_topics(params.get("topics", [None])[0]),
+                    since=parse_since(params.get("since", [None])[0]),
+                    topics=parse_topics(params.get("topics", [None])[0]),
                     start_pump=False,
                 )
             except TokenError as exc:
@@ -82,8 +82,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             try:
                 sub = await self._subscribe(
                     content.get("data"),
-                    since=_since(content.get("since")),
-                    topics=_topics(content.get("topics")),
+                    since=parse_since(content.get("since")),
+                    topics=parse_topics(content.get("topics")),
                     sub_id=content.get("id"),
                 )
             except TokenError as exc:
@@ -163,25 +163,3 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             pinger.cancel()
         for channel in list(getattr(self, "subscriptions", {})):
             await self._unsubscribe(channel)
-
-
-def _since(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        since = int(value)
-    except (TypeError, ValueError):
-        raise TokenMalformed("'since' must be a whole number.") from None
-    if since < 0:
-        raise TokenMalformed("'since' must not be negative.")
-    return since
-
-
-def _topics(value: Any) -> list[str] | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return [t for t in value.split(",") if t]
-    if isinstance(value, list) and all(isinstance(t, str) for t in value):
-        return value
-    raise TokenMalformed("'topics' must be a list of names.")

@@ -10,7 +10,6 @@ from typing import Any, Literal
 import pydantic
 
 Kind = Literal["data", "datastream-start", "chunk", "datastream-end"]
-KINDS: tuple[str, ...] = ("data", "datastream-start", "chunk", "datastream-end")
 
 
 class Message(pydantic.BaseModel):

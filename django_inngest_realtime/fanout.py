@@ -93,9 +93,6 @@ class Subscriber:
             await self._wake.wait()
         return self._items.popleft()
 
-    def pending(self) -> int:
-        return len(self._items)
-
 
 class Hub:
     """Fan-out for one event loop."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from django.http import StreamingHttpResponse
 
 from django_inngest_realtime import fanout, history
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
+from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
 
 
@@ -154,6 +156,32 @@ class Subscription:
                     yield sse_event(frame, event_id=str(seq))
         finally:
             await self.close()
+
+
+def parse_since(value: Any) -> int | None:
+    """A client's resume position (query string, ``Last-Event-ID`` or a JSON frame)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        since = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        since = int(value)
+    else:
+        raise TokenMalformed("'since' (or Last-Event-ID) must be a whole number.")
+    if since < 0:
+        raise TokenMalformed("'since' must not be negative.")
+    return since
+
+
+def parse_topics(value: Any) -> list[str] | None:
+    """A client's topic subset: ``"a,b"`` or a list of names."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return [t for t in value.split(",") if t]
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return value
+    raise TokenMalformed("'topics' must be a list of names.")
 
 
 async def subscribe(

@@ -47,10 +47,6 @@ class Topic:
             raise TypeError(f"topic({self.name!r}).schema() takes a pydantic model class.")
         return Topic(self.name, pydantic.TypeAdapter(model))
 
-    @property
-    def typed(self) -> bool:
-        return self._adapter is not None
-
     def validate(self, data: Any, channel_name: str) -> Any:
         """Validate ``data`` and return its JSON-compatible form.
 
@@ -254,11 +250,6 @@ class Registry:
         with self._lock:
             # Redefining a pattern (module reload, tests) replaces the old definition.
             self._channels[definition.pattern] = definition
-
-    def unregister(self, definition: Channel) -> None:
-        with self._lock:
-            if self._channels.get(definition.pattern) is definition:
-                del self._channels[definition.pattern]
 
     def __iter__(self) -> Iterator[Channel]:
         return iter(list(self._channels.values()))

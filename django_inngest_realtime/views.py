@@ -13,10 +13,9 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET, require_POST
 
 from django_inngest_realtime import history
-from django_inngest_realtime.subscribe import Subscription
+from django_inngest_realtime.subscribe import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
     TokenError,
-    TokenMalformed,
     get_subscription_token,
     verify_token,
 )
@@ -38,22 +37,13 @@ async def sse(request: HttpRequest) -> HttpResponseBase:
     user = await request.auser()
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
     try:
-        topics_raw = request.GET.get("topics")
-        topics = [t for t in topics_raw.split(",") if t] if topics_raw else None
+        topics = parse_topics(request.GET.get("topics"))
         scope = verify_token(request.GET.get("token"), user=user, topics=topics)
-        since = _parse_since(since_raw)
+        since = parse_since(since_raw)
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
     sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
     return sub.sse_response()
-
-
-def _parse_since(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise TokenMalformed("'since' / Last-Event-ID must be a whole number.")
-    return int(value)
 
 
 @require_POST
@@ -117,7 +107,7 @@ async def render_item(request: HttpRequest) -> HttpResponse:
         return _error(400, "Not a widget.")
     try:
         verify_token(request.GET.get("token"), user=await request.auser(), channel=channel)
-        seq = _parse_since(request.GET.get("seq"))
+        seq = parse_since(request.GET.get("seq"))
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
     if seq is None:

@@ -296,3 +296,18 @@ async def test_resume_after_history_reset_replays_everything_kept() -> None:
     assert ahead.recovered is False and len(await take(ahead, 3)) == 3
     await ahead.close()
     await sub.close()
+
+
+def test_client_positions_and_topics_are_parsed_strictly() -> None:
+    from django_inngest_realtime.subscribe import parse_since, parse_topics
+    from django_inngest_realtime.tokens import TokenMalformed
+
+    assert parse_since(None) is None and parse_since("") is None
+    assert parse_since("42") == 42 and parse_since(42) == 42
+    for bad in ["-1", "+5", " 5", "1e3", "٣", "9" * 19, -1, 2.5, True, [1]]:
+        with pytest.raises(TokenMalformed):
+            parse_since(bad)
+    assert parse_topics("a,,b") == ["a", "b"] and parse_topics(["a"]) == ["a"]
+    assert parse_topics(None) is None
+    with pytest.raises(TokenMalformed):
+        parse_topics([1])
