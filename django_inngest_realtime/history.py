@@ -186,8 +186,11 @@ class RedisHistoryStore(HistoryStore):
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.get(seq_key)
             pipe.get(start_key)
-            pipe.zrangebyscore(msgs_key, "-inf", "+inf", withscores=True)
+            # Only what follows ``after``: that is every kept message in all cases but one.
+            pipe.zrangebyscore(msgs_key, f"({after}", "+inf", withscores=True)
             position, start, rows = await pipe.execute()
+        if after > int(position or 0):  # a position from a lost history: all kept is new
+            rows = await self._client().zrangebyscore(msgs_key, "-inf", "+inf", withscores=True)
         cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=self.ttl)
         kept = [
             message
