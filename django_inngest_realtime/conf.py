@@ -48,6 +48,9 @@ class RealtimeConfig:
     API_BASE_URL: str = ""
     #: Seconds between keep-alive pings on an idle WebSocket.
     WS_PING_INTERVAL: float = 25.0
+    #: Under Daphne, let the fan-out hub write live frames straight to each WebSocket's
+    #: transport instead of through the consumer's send path (``docs/performance.md``).
+    WEBSOCKET_DIRECT_WRITES: bool = True
     #: Largest frame, in bytes, a client may send over the WebSocket.
     MAX_FRAME_BYTES: int = 64 * 1024
     #: Subscriptions one WebSocket may hold at once.

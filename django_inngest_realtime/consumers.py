@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_inngest_realtime import fanout
 from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.direct import DirectWriter
 from django_inngest_realtime.subscribe import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import TokenError, verify_token
 
@@ -35,6 +36,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
+        self.writer: DirectWriter | None = None
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         refused: TokenError | None = None
         if "token" in params:  # otherwise a client that will send ``sub`` frames
@@ -52,7 +54,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if refused is not None:
             await self.close(code=refused.code, reason=refused.reason)
             return
+        self.writer = DirectWriter.for_send(self.base_send)
         for name, (sub, _) in self.subscriptions.items():
+            if self.writer is not None:
+                sub.write_directly(self.writer)
             self.subscriptions[name] = (sub, asyncio.create_task(self._pump(sub)))
         self.pinger = asyncio.create_task(self._ping())
 
@@ -122,6 +127,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._error(ERROR_TOO_MANY, reason, scope.channel, sub_id)
             return None
         sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+        if self.writer is not None:  # None until the socket is accepted
+            sub.write_directly(self.writer)
         pump = asyncio.create_task(self._pump(sub)) if start_pump else None
         self.subscriptions[name] = (sub, pump)
         return sub
@@ -135,6 +142,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def _pump(self, sub: Subscription) -> None:
         try:
             while True:
+                # Once everything buffered is sent, the hub writes live frames itself
+                # (under Daphne) and this task only wakes for backlogs and closing.
+                sub.go_direct()
                 _, frame = await sub.next_frame()
                 await self.send(text_data=frame)
         except fanout.SubscriberClosed as exc:
@@ -163,3 +173,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             pinger.cancel()
         for channel in list(getattr(self, "subscriptions", {})):
             await self._unsubscribe(channel)
+        writer: DirectWriter | None = getattr(self, "writer", None)
+        if writer is not None:
+            writer.close()

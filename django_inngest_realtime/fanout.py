@@ -19,6 +19,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.direct import DirectWriter, text_frame
 
 logger = logging.getLogger("django_inngest_realtime")
 
@@ -44,8 +45,30 @@ class SubscriberClosed(Exception):
         self.reason = reason
 
 
+class Frame:
+    """One live message as the hub received it: its position and its JSON text."""
+
+    __slots__ = ("_wire", "seq", "text")
+
+    def __init__(self, seq: int | None, text: str) -> None:
+        self.seq = seq
+        self.text = text
+        self._wire: bytes | None = None
+
+    def wire(self) -> bytes:
+        """The WebSocket frame carrying it, built once for every connection."""
+        if self._wire is None:
+            self._wire = text_frame(self.text)
+        return self._wire
+
+
 class Subscriber:
-    """One local consumer of frames, with a bounded buffer."""
+    """One local consumer of frames, with a bounded buffer.
+
+    Its owner may attach a :class:`~django_inngest_realtime.direct.DirectWriter`; while
+    the subscriber is *direct* (nothing buffered, the writer has room), :meth:`push`
+    writes live frames to the connection itself and the owner is not woken.
+    """
 
     def __init__(self, groups: set[str], maxsize: int) -> None:
         self.groups = groups
@@ -53,45 +76,93 @@ class Subscriber:
         self.closed_reason: str | None = None
         #: Set when the channel layer failed and live messages may have been missed.
         self.needs_resync = False
-        self._items: collections.deque[tuple[int | None, str]] = collections.deque()
+        #: Live frames at or before this position were replayed from history: skip them.
+        self.floor: int | None = None
+        #: The highest position handed out (buffered or written), for catching up.
+        self.last_seq: int | None = None
+        self.writer: DirectWriter | None = None
+        self.direct = False
+        self._items: collections.deque[Frame] = collections.deque()
         self._wake = asyncio.Event()
 
-    def push(self, seq: int | None, frame: str) -> None:
-        """Buffer a frame; a subscriber whose buffer is full is closed as ``"slow"``."""
+    def push(self, frame: Frame) -> None:
+        """Deliver or buffer a live frame; a full buffer closes the subscriber as ``"slow"``."""
         if self.closed_reason is not None:
             return
+        seq = frame.seq
+        if seq is not None and self.floor is not None and seq <= self.floor:
+            return
+        if self.direct:
+            if self.writer is not None and self.writer.write(frame.wire()):
+                self.handed_out(seq)
+                return
+            self.direct = False  # queue from here on, in order, until the owner drains
         if len(self._items) >= self.maxsize:
             self.close("slow")
             return
-        self._items.append((seq, frame))
+        self._items.append(frame)
         self._wake.set()
+
+    def handed_out(self, seq: int | None) -> None:
+        if seq is not None and (self.last_seq is None or seq > self.last_seq):
+            self.last_seq = seq
+
+    def attach(self, writer: DirectWriter) -> None:
+        """Let :meth:`go_direct` hand live frames to ``writer``."""
+        self.writer = writer
+        writer.add_waker(self._wake.set)
+
+    def go_direct(self) -> bool:
+        """Write live frames directly from now on, if a writer is attached and has room
+        and nothing is buffered; the owner calls it once it has sent everything it had."""
+        writer = self.writer
+        self.direct = (
+            writer is not None
+            and not writer.paused
+            and not self._items
+            and not self.needs_resync
+            and self.closed_reason is None
+        )
+        return self.direct
 
     def close(self, reason: str = "closed") -> None:
         if self.closed_reason is None:
             self.closed_reason = reason
+            self.direct = False
             if reason == "slow":
                 self._items.clear()  # bounded memory: the client resumes from its position
+            if self.writer is not None:
+                self.writer.remove_waker(self._wake.set)
             self._wake.set()
 
     def resync(self) -> None:
         """Mark that live delivery was interrupted: the owner re-reads history."""
         self.needs_resync = True
+        self.direct = False
         self._wake.set()
 
-    async def get(self) -> tuple[int | None, str]:
-        """Return the next (seq, frame); raise :class:`SubscriberClosed` once closed and empty.
+    def _held(self) -> bool:
+        """Buffered frames wait while the direct writer's transport is full."""
+        return self.writer is not None and self.writer.paused
 
-        Returns ``(None, "")`` once when :meth:`resync` was called.
+    async def get(self) -> Frame | None:
+        """Return the next live frame; raise :class:`SubscriberClosed` once closed and empty.
+
+        Returns None once when :meth:`resync` was called.
         """
-        while not self._items:
-            if self.closed_reason is not None:
-                raise SubscriberClosed(self.closed_reason)
-            if self.needs_resync:
-                self.needs_resync = False
-                return None, ""
-            self._wake.clear()
-            await self._wake.wait()
-        return self._items.popleft()
+        while True:
+            while not self._items or self._held():
+                if self.closed_reason is not None:
+                    raise SubscriberClosed(self.closed_reason)
+                if self.needs_resync:
+                    self.needs_resync = False
+                    return None
+                self._wake.clear()
+                await self._wake.wait()
+            frame = self._items.popleft()
+            if frame.seq is None or self.floor is None or frame.seq > self.floor:
+                self.handed_out(frame.seq)
+                return frame
 
 
 class Hub:
@@ -142,9 +213,9 @@ class Hub:
         subscribers = self.members.get(message.get("group", ""))
         if not subscribers:
             return
-        seq, frame = message.get("seq"), message["frame"]
+        frame = Frame(message.get("seq"), message["frame"])
         for subscriber in subscribers:
-            subscriber.push(seq, frame)
+            subscriber.push(frame)
 
     async def _read(self) -> None:
         while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import StreamingHttpResponse
 
@@ -14,6 +14,9 @@ from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
 from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
+
+if TYPE_CHECKING:
+    from django_inngest_realtime.direct import DirectWriter
 
 
 class Subscription:
@@ -36,8 +39,6 @@ class Subscription:
         self._backlog: list[tuple[int | None, str]] = []
         self._hub: fanout.Hub | None = None
         self._closed = False
-        #: Highest position handed out, for re-reading history after a layer failure.
-        self.last_seq: int | None = None
 
     async def start(self) -> Subscription:
         self._hub = fanout.get_hub()
@@ -49,11 +50,29 @@ class Subscription:
             except BaseException:
                 await self.close()
                 raise
-            self.recovered, self.position = replay.recovered, replay.position
-            self._backlog = self._kept(replay.messages)
-            if not replay.recovered:
-                self._backlog.insert(0, (None, self.gap_frame()))
+            self._replayed(replay)
         return self
+
+    def _replayed(self, replay: history.Replay) -> None:
+        self.recovered, self.position = replay.recovered, replay.position
+        self._subscriber.floor = replay.position
+        self._backlog = self._kept(replay.messages)
+        if not replay.recovered:
+            self._backlog.insert(0, (None, self.gap_frame()))
+
+    @property
+    def last_seq(self) -> int | None:
+        """The highest position handed out, for re-reading history after a layer failure."""
+        return self._subscriber.last_seq
+
+    def write_directly(self, writer: DirectWriter) -> None:
+        """Let the hub write this subscription's live frames to ``writer`` whenever nothing
+        is waiting in :meth:`next_frame` (see ``direct.py``)."""
+        self._subscriber.attach(writer)
+
+    def go_direct(self) -> bool:
+        """Hand live frames to the attached writer from now on, if nothing is waiting."""
+        return not self._backlog and self._subscriber.go_direct()
 
     def _kept(self, messages: list[Message]) -> list[tuple[int | None, str]]:
         wanted = set(self.topics)
@@ -67,25 +86,20 @@ class Subscription:
         while True:
             if self._backlog:
                 seq, frame = self._backlog.pop(0)
-            else:
-                seq, frame = await self._subscriber.get()
-                if not frame:  # the channel layer failed: catch up from history
-                    await self._catch_up()
-                    continue
-                # Live messages at or before the replayed position were in the replay.
-                if self.position is not None and seq is not None and seq <= self.position:
-                    continue
-            if seq is not None:
-                self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
-            return seq, frame
+                self._subscriber.handed_out(seq)
+                return seq, frame
+            # Live frames at or before the replayed position were in the replay: the
+            # subscriber skips them.
+            live = await self._subscriber.get()
+            if live is None:  # the channel layer failed: catch up from history
+                await self._catch_up()
+                continue
+            return live.seq, live.text
 
     async def _catch_up(self) -> None:
         after = self.last_seq if self.last_seq is not None else (self.position or 0)
-        replay = await history.get_store().since(self.channel, after)
-        self.since, self.recovered, self.position = after, replay.recovered, replay.position
-        self._backlog = self._kept(replay.messages)
-        if not replay.recovered:
-            self._backlog.insert(0, (None, self.gap_frame()))
+        self.since = after
+        self._replayed(await history.get_store().since(self.channel, after))
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self

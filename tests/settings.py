@@ -87,6 +87,8 @@ else:
 # Live-server tests may shorten token lifetimes for the child server.
 if os.environ.get("TEST_TOKEN_TTL"):
     INNGEST_REALTIME["TOKEN_TTL"] = int(os.environ["TEST_TOKEN_TTL"])
+if os.environ.get("TEST_DIRECT_WRITES") == "0":
+    INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 STATIC_ROOT = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "static")

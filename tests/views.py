@@ -39,6 +39,11 @@ async def hub_state(request: HttpRequest) -> JsonResponse:
     from django_inngest_realtime.fanout import get_hub
 
     hub = get_hub()
+    subscribers = {s for group in hub.members.values() for s in group}
     return JsonResponse(
-        {"groups": hub.group_count(), "subscribers": sum(len(s) for s in hub.members.values())}
+        {
+            "groups": hub.group_count(),
+            "subscribers": sum(len(s) for s in hub.members.values()),
+            "direct": sum(1 for s in subscribers if s.direct),
+        }
     )

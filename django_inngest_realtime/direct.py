@@ -1,0 +1,180 @@
+"""Direct writes of fanned-out frames to Daphne's WebSocket transport.
+
+Under Daphne, every frame a consumer sends goes through Channels' send wrappers, Daphne's
+``handle_reply`` and autobahn's framing, after the connection's pump task has woken up
+for it. For the live messages the hub fans out to thousands of connections, that
+per-frame path is most of the server's work. A :class:`DirectWriter` lets the hub write
+a live frame's wire bytes, an unmasked RFC 6455 text frame built once per message and
+shared by every connection, straight to the connection's Twisted transport.
+
+It is used only when all of these hold, and the normal path is taken otherwise:
+
+* the consumer's ``send`` is Daphne's (other ASGI servers and Channels' test
+  communicator take the normal path);
+* the connection negotiated no WebSocket extension (no per-message compression);
+* the socket is open and the transport's send buffer has room. The writer registers as
+  the transport's streaming producer: when Twisted's buffer fills up (a slow client), it
+  is paused and frames queue in the subscriber's bounded buffer again, so a client that
+  falls ``SUBSCRIBER_QUEUE_SIZE`` frames behind is closed as slow, as on the normal path.
+  Daphne leaves the HTTP channel that upgraded the connection registered as its
+  producer (it stops reading from a client it cannot write to); the writer takes its
+  place, passes every pause and resume on to it, and puts it back when it closes.
+
+On a plain TCP transport with nothing waiting in its buffer, a frame is sent at once
+with the transport's own ``writeSomeData`` (one ``send()``), as asyncio's transports
+do, instead of being buffered until the reactor's next write cycle (which registers the
+socket for writing, waits a loop iteration and unregisters it); whatever the socket does
+not take goes to the transport's buffer, in order.
+
+``INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False`` turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import tcp
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from django_inngest_realtime.conf import get_config
+
+_MAX_UNWRAP = 8
+
+
+def text_frame(text: str) -> bytes:
+    """The server-to-client WebSocket frame (FIN, text, unmasked) carrying ``text``."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+def daphne_protocol(send: Any) -> Any | None:
+    """The Daphne WebSocket protocol behind an ASGI ``send``, or None when it is not Daphne's.
+
+    Looks through Channels' session middleware, which wraps ``send`` in a method that
+    passes WebSocket messages on unchanged.
+    """
+    try:
+        from daphne.server import Server
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # pragma: no cover - Daphne is a dependency
+        return None
+    for _ in range(_MAX_UNWRAP):
+        if isinstance(send, functools.partial):
+            if isinstance(getattr(send.func, "__self__", None), Server) and send.args:
+                protocol = send.args[0]
+                return protocol if isinstance(protocol, WebSocketProtocol) else None
+            return None
+        inner = getattr(getattr(send, "__self__", None), "real_send", None)
+        if inner is None:
+            return None
+        send = inner
+    return None
+
+
+@implementer(IPushProducer)
+class DirectWriter:
+    """Writes frames to one Daphne WebSocket connection; a Twisted streaming producer."""
+
+    __slots__ = ("_immediate", "_previous", "_protocol", "_transport", "_wakers", "paused")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        transport = self._transport = protocol.transport
+        self._wakers: list[Callable[[], None]] = []
+        #: The producer registered before this writer, kept informed and put back on close.
+        self._previous: Any = transport.producer
+        #: True while the transport's send buffer is full (or the connection is gone).
+        self.paused = bool(self._previous is not None and transport.producerPaused)
+        if self._previous is not None:
+            transport.unregisterProducer()
+        transport.registerProducer(self, True)
+        #: Whether frames may skip the transport's buffer when it is empty.
+        self._immediate = isinstance(transport, tcp.Connection) and all(
+            hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen")
+        )
+
+    @classmethod
+    def for_send(cls, send: Any) -> DirectWriter | None:
+        """A writer for the connection behind ``send`` when direct writes can be used."""
+        if not get_config().WEBSOCKET_DIRECT_WRITES:
+            return None
+        protocol = daphne_protocol(send)
+        if protocol is None or getattr(protocol, "websocket_extensions_in_use", None):
+            return None
+        transport = getattr(protocol, "transport", None)
+        if transport is None or not getattr(transport, "connected", False):
+            return None
+        if transport.producer is not None and not transport.streamingProducer:
+            return None  # a pull producer is writing: leave it alone
+        return cls(protocol)
+
+    def write(self, data: bytes) -> bool:
+        """Write one frame; False when it cannot be written now (the caller queues it)."""
+        protocol = self._protocol
+        if self.paused or protocol.state != protocol.STATE_OPEN or protocol.send_queue:
+            return False
+        transport = self._transport
+        if (
+            self._immediate
+            and not transport._tempDataLen
+            and transport.offset == len(transport.dataBuffer)
+            and not transport.disconnecting
+        ):
+            sent = transport.writeSomeData(data)
+            if not isinstance(sent, int):
+                return True  # the connection is lost; Twisted notices on its next read
+            if sent == len(data):
+                return True
+            data = data[sent:]
+        transport.write(data)
+        return True
+
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when writing can resume after a pause."""
+        self._wakers.append(wake)
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        if wake in self._wakers:
+            self._wakers.remove(wake)
+
+    def close(self) -> None:
+        """Stop writing; give the transport back to the producer it had before."""
+        self.paused = True
+        self._wakers.clear()
+        transport = self._transport
+        if transport.producer is self:
+            transport.unregisterProducer()
+            if self._previous is not None and transport.connected:
+                transport.registerProducer(self._previous, True)
+        self._previous = None
+
+    # Twisted's IPushProducer
+    def pauseProducing(self) -> None:
+        self.paused = True
+        if self._previous is not None:
+            self._previous.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        if self._previous is not None:
+            self._previous.resumeProducing()
+        for wake in list(self._wakers):
+            wake()
+
+    def stopProducing(self) -> None:
+        self.paused = True
+        if self._previous is not None:
+            self._previous.stopProducing()
+        for wake in list(self._wakers):
+            wake()
