@@ -50,7 +50,9 @@ class Message(pydantic.BaseModel):
 
     def to_json(self) -> str:
         """Encode as one compact JSON text (a WebSocket frame)."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        if self.data is None:  # kept as ``"data":null``, which ``exclude_none`` would drop
+            return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        return self.model_dump_json(exclude_none=True)
 
     def to_sse(self) -> str:
         """Encode as one Server-Sent Events event, its ``id`` the channel position."""

@@ -271,6 +271,23 @@ def get_hub() -> Hub:
     return hub
 
 
+def dispatch_local(message: dict[str, Any]) -> None:
+    """Hand a hub message to every hub of this process, as the in-memory channel layer
+    would, without its per-message copy, queue, capacity and expiry.
+
+    The in-memory layer reaches this process only, so this is all its ``group_send``
+    does for our groups, minus the extra task wake-up and a silent drop when a hub's
+    queue holds 100 undelivered messages. Hubs on other threads' loops get the message
+    through their own loop.
+    """
+    current = asyncio.get_running_loop()
+    for loop, hub in list(_hubs.items()):
+        if loop is current:
+            hub.dispatch(message)
+        elif loop.is_running():
+            loop.call_soon_threadsafe(hub.dispatch, message)
+
+
 def home_loop() -> asyncio.AbstractEventLoop | None:
     """The running loop that subscribers live on, if any (the server's loop)."""
     loop = _home() if _home is not None else None

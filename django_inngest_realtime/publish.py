@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
+import pydantic_core
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from django_inngest_realtime import fanout, history
 from django_inngest_realtime.conf import get_config
@@ -42,7 +42,13 @@ def _envelope(message: TopicMessage, kind: Kind = "data", stream_id: str | None 
             f"my_channel().logs('hello'); got {type(message).__name__}."
         )
     limit = get_config().MAX_PAYLOAD_BYTES
-    size = len(json.dumps(message.data, separators=(",", ":"), ensure_ascii=False).encode())
+    try:
+        size = len(pydantic_core.to_json(message.data))  # compact UTF-8, as on the wire
+    except pydantic_core.PydanticSerializationError as exc:
+        raise TypeError(
+            f"Data for channel {message.channel!r} topic {message.topic!r} cannot be "
+            f"encoded as JSON: {exc}"
+        ) from exc
     if size > limit:
         raise PayloadTooLarge(
             f"Data for channel {message.channel!r} topic {message.topic!r} is {size} bytes; "
@@ -69,15 +75,16 @@ async def _deliver(envelope: Message) -> Message:
         layer: Any = get_channel_layer()
         if layer is None:
             raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
-        await layer.group_send(
-            group,
-            {
-                "type": fanout.MESSAGE_TYPE,
-                "group": group,
-                "seq": stored.seq,
-                "frame": stored.to_json(),
-            },
-        )
+        message = {
+            "type": fanout.MESSAGE_TYPE,
+            "group": group,
+            "seq": stored.seq,
+            "frame": stored.to_json(),
+        }
+        if isinstance(layer, InMemoryChannelLayer):  # this process only: no layer needed
+            fanout.dispatch_local(message)
+        else:
+            await layer.group_send(group, message)
     except PublishError:
         raise
     except Exception as exc:
@@ -85,7 +92,7 @@ async def _deliver(envelope: Message) -> Message:
             f"Could not publish to channel {envelope.channel!r} topic {envelope.topic!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    # Let this loop's hub drain the in-memory layer between publishes of a tight loop.
+    # Let subscribers on this loop send between the publishes of a tight loop.
     await asyncio.sleep(0)
     message_published.send(sender=Message, message=stored)
     if get_config().FORWARD_TO_INNGEST and stored.kind == "data":

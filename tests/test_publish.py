@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from typing import Any
 
 import pydantic
 import pytest
@@ -38,7 +39,12 @@ feed = (
 
 
 async def take(sub, n: int, timeout: float = 10) -> list:  # type: ignore[no-untyped-def]
-    return [await asyncio.wait_for(sub.__anext__(), timeout) for _ in range(n)]
+    """The next ``n`` messages, read as ``async for`` does (one wake-up per message)."""
+
+    async def collect() -> list:  # type: ignore[type-arg]
+        return [await sub.__anext__() for _ in range(n)]
+
+    return await asyncio.wait_for(collect(), timeout)
 
 
 async def test_publish_reaches_subscriber_with_envelope() -> None:
@@ -311,3 +317,29 @@ def test_client_positions_and_topics_are_parsed_strictly() -> None:
     assert parse_topics(None) is None
     with pytest.raises(TokenMalformed):
         parse_topics([1])
+
+
+async def test_a_subscriber_on_another_threads_loop_receives() -> None:
+    ref = feed("other-loop")
+    ready = threading.Event()
+    got: list[Any] = []
+
+    def other_thread() -> None:
+        async def main() -> None:
+            sub = await subscribe(ref, topics=["logs"])
+            ready.set()
+            try:
+                got.extend(await take(sub, 3))
+            finally:
+                await sub.close()
+                await history.get_store().close()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert await asyncio.to_thread(ready.wait, 10)
+    for i in range(3):
+        await publish(ref.logs(str(i)))
+    await asyncio.to_thread(thread.join, 15)
+    assert [m.data for m in got] == ["0", "1", "2"]
