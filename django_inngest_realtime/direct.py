@@ -11,7 +11,8 @@ It is used only when all of these hold, and the normal path is taken otherwise:
 
 * the consumer's ``send`` is Daphne's (other ASGI servers and Channels' test
   communicator take the normal path);
-* the connection negotiated no WebSocket extension (no per-message compression);
+* the connection negotiated no WebSocket extension (no per-message compression) and
+  is plain TCP (behind Daphne's own TLS endpoint, the normal path is taken);
 * the socket is open and the transport's send buffer has room. The writer registers as
   the transport's streaming producer: when Twisted's buffer fills up (a slow client), it
   is paused and frames queue in the subscriber's bounded buffer again, so a client that
@@ -20,7 +21,7 @@ It is used only when all of these hold, and the normal path is taken otherwise:
   producer (it stops reading from a client it cannot write to); the writer takes its
   place, passes every pause and resume on to it, and puts it back when it closes.
 
-On a plain TCP transport with nothing waiting in its buffer, a frame is sent at once
+When nothing waits in the transport's buffer, a frame is sent at once
 with the transport's own ``writeSomeData`` (one ``send()``), as asyncio's transports
 do, instead of being buffered until the reactor's next write cycle (which registers the
 socket for writing, waits a loop iteration and unregisters it); whatever the socket does
@@ -43,6 +44,9 @@ from zope.interface import implementer
 from django_inngest_realtime.conf import get_config
 
 _MAX_UNWRAP = 8
+#: What :meth:`DirectWriter.write` reads of Twisted's TCP transport to see that its
+#: buffer is empty (``twisted.internet.abstract.FileDescriptor``).
+_BUFFER_ATTRIBUTES = ("dataBuffer", "offset", "_tempDataLen", "disconnecting", "producer")
 
 
 def text_frame(text: str) -> bytes:
@@ -86,7 +90,7 @@ def daphne_protocol(send: Any) -> Any | None:
 class DirectWriter:
     """Writes frames to one Daphne WebSocket connection; a Twisted streaming producer."""
 
-    __slots__ = ("_immediate", "_previous", "_protocol", "_transport", "_wakers", "paused")
+    __slots__ = ("_previous", "_protocol", "_transport", "_wakers", "paused")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
@@ -99,10 +103,6 @@ class DirectWriter:
         if self._previous is not None:
             transport.unregisterProducer()
         transport.registerProducer(self, True)
-        #: Whether frames may skip the transport's buffer when it is empty.
-        self._immediate = isinstance(transport, tcp.Connection) and all(
-            hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen")
-        )
 
     @classmethod
     def for_send(cls, send: Any) -> DirectWriter | None:
@@ -113,8 +113,10 @@ class DirectWriter:
         if protocol is None or getattr(protocol, "websocket_extensions_in_use", None):
             return None
         transport = getattr(protocol, "transport", None)
-        if transport is None or not getattr(transport, "connected", False):
+        if not isinstance(transport, tcp.Connection) or not transport.connected:
             return None
+        if not all(hasattr(transport, name) for name in _BUFFER_ATTRIBUTES):
+            return None  # a Twisted whose transport buffers differently
         if transport.producer is not None and not transport.streamingProducer:
             return None  # a pull producer is writing: leave it alone
         return cls(protocol)
@@ -126,8 +128,7 @@ class DirectWriter:
             return False
         transport = self._transport
         if (
-            self._immediate
-            and not transport._tempDataLen
+            not transport._tempDataLen
             and transport.offset == len(transport.dataBuffer)
             and not transport.disconnecting
         ):
