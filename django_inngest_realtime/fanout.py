@@ -18,8 +18,10 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from django_inngest_realtime import history
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.direct import DirectWriter, text_frame
+from django_inngest_realtime.redis_bus import RedisBus
 
 logger = logging.getLogger("django_inngest_realtime")
 
@@ -176,24 +178,33 @@ class Hub:
                 "No channel layer is configured (CHANNEL_LAYERS); see django_inngest_realtime.E001."
             )
         self.channel_name: str | None = None
+        store = history.get_store()
+        #: With history in Redis, frames come over Redis pub/sub, not the channel layer.
+        self.bus = RedisBus(store.url) if isinstance(store, history.RedisHistoryStore) else None
         self.members: dict[str, set[Subscriber]] = {}
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
 
+    async def _join(self, group: str) -> None:
+        if self.bus is not None:
+            await self.bus.subscribe(group)
+        else:
+            await self.layer.group_add(group, self.channel_name)
+
     async def add(self, subscriber: Subscriber) -> None:
         """Start delivering the subscriber's groups to it."""
         async with self._lock:
-            if self.channel_name is None:
+            if self.channel_name is None and self.bus is None:
                 # The default prefix: channels_redis receives every process-specific
                 # channel through one shared list, and a custom prefix would starve it.
                 self.channel_name = await self.layer.new_channel()
-            if self._reader is None or self._reader.done():
-                self._reader = asyncio.create_task(self._read(), name="inngest-realtime-hub")
             for group in subscriber.groups:
                 subscribers = self.members.setdefault(group, set())
                 if not subscribers:
-                    await self.layer.group_add(group, self.channel_name)
+                    await self._join(group)
                 subscribers.add(subscriber)
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read(), name="inngest-realtime-hub")
 
     async def remove(self, subscriber: Subscriber) -> None:
         """Stop delivering to the subscriber; leave groups nobody here uses any more."""
@@ -205,7 +216,9 @@ class Hub:
                 subscribers.discard(subscriber)
                 if not subscribers:
                     del self.members[group]
-                    if self.channel_name is not None:
+                    if self.bus is not None:
+                        await self.bus.unsubscribe(group)
+                    elif self.channel_name is not None:
                         await self.layer.group_discard(group, self.channel_name)
 
     def dispatch(self, message: dict[str, Any]) -> None:
@@ -220,6 +233,9 @@ class Hub:
     async def _read(self) -> None:
         while True:
             try:
+                if self.bus is not None:
+                    self.dispatch(await self.bus.receive())
+                    continue
                 message = await self.layer.receive(self.channel_name)
             except asyncio.CancelledError:
                 raise
@@ -238,8 +254,11 @@ class Hub:
             await asyncio.sleep(backoff)
             try:
                 async with self._lock:
-                    for group in list(self.members):
-                        await self.layer.group_add(group, self.channel_name)
+                    if self.bus is not None:
+                        await self.bus.reconnect(list(self.members))
+                    else:
+                        for group in list(self.members):
+                            await self.layer.group_add(group, self.channel_name)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import dataclasses
 import datetime
+import json
 import threading
 import time
 import weakref
@@ -136,8 +137,17 @@ if n > size then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - size - 1) end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) * 24, 86400))
 redis.call('EXPIRE', KEYS[3], math.max(tonumber(ARGV[3]) * 24, 86400))
+if ARGV[5] ~= '' then
+  -- Hand the frame, its seq spliced in after "id", to every process's hub.
+  -- (Lua numbers are doubles: '%d' writes seq whole, where '..' would write 1.7e+15.)
+  local k = tonumber(ARGV[6])
+  local s = string.format('%d', seq)
+  local frame = string.sub(ARGV[1], 1, k) .. '"seq":' .. s .. ',' .. string.sub(ARGV[1], k + 1)
+  redis.call('PUBLISH', ARGV[5], s .. ' ' .. frame)
+end
 return seq
 """
+_ID_DECODER = json.JSONDecoder()
 
 
 class RedisHistoryStore(HistoryStore):
@@ -169,15 +179,22 @@ class RedisHistoryStore(HistoryStore):
         base = f"{self.prefix}:h:{{{channel}}}"
         return f"{base}:seq", f"{base}:msgs", f"{base}:start"
 
-    async def append(self, message: Message) -> Message:
+    async def append(self, message: Message, publish_to: str = "") -> Message:
+        """Append; with ``publish_to``, also publish the stored frame on that Redis
+        pub/sub channel, in the same round trip (see ``redis_bus.py``)."""
+        frame = message.to_json()
+        # The byte offset just after the leading ``"id"`` member, where ``seq`` goes.
+        _, end = _ID_DECODER.raw_decode(frame, len('{"id":'))
         seq = await self._client().eval(
             _APPEND_LUA,
             3,
             *self._keys(message.channel),
-            message.to_json(),
+            frame,
             self.size,
             max(int(self.ttl), 1),
             sequence_start(),
+            publish_to,
+            len(frame[: end + 1].encode()),
         )
         return message.model_copy(update={"seq": int(seq)})
 

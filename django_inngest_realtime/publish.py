@@ -21,6 +21,7 @@ from django_inngest_realtime import fanout, history
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Kind, Message
 from django_inngest_realtime.middleware import current_run, forward_to_inngest, in_step
+from django_inngest_realtime.redis_bus import bus_channel
 from django_inngest_realtime.signals import message_published
 from django_inngest_realtime.topics import TopicMessage, TopicRef
 
@@ -70,21 +71,25 @@ def _envelope(message: TopicMessage, kind: Kind = "data", stream_id: str | None 
 async def _deliver(envelope: Message) -> Message:
     """Append to history and send to the (channel, topic) group: the one path for data."""
     try:
-        stored = await history.get_store().append(envelope)
-        group = fanout.group_name(stored.channel, stored.topic)
-        layer: Any = get_channel_layer()
-        if layer is None:
-            raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
-        message = {
-            "type": fanout.MESSAGE_TYPE,
-            "group": group,
-            "seq": stored.seq,
-            "frame": stored.to_json(),
-        }
-        if isinstance(layer, InMemoryChannelLayer):  # this process only: no layer needed
-            fanout.dispatch_local(message)
+        store = history.get_store()
+        group = fanout.group_name(envelope.channel, envelope.topic)
+        if isinstance(store, history.RedisHistoryStore):  # one round trip: see redis_bus.py
+            stored = await store.append(envelope, publish_to=bus_channel(group))
         else:
-            await layer.group_send(group, message)
+            stored = await store.append(envelope)
+            layer: Any = get_channel_layer()
+            if layer is None:
+                raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
+            message = {
+                "type": fanout.MESSAGE_TYPE,
+                "group": group,
+                "seq": stored.seq,
+                "frame": stored.to_json(),
+            }
+            if isinstance(layer, InMemoryChannelLayer):  # this process only: no layer needed
+                fanout.dispatch_local(message)
+            else:
+                await layer.group_send(group, message)
     except PublishError:
         raise
     except Exception as exc:

@@ -61,3 +61,26 @@ async def test_idle_subscriber_survives_redis_socket_timeout() -> None:
     got = await asyncio.wait_for(sub.__anext__(), 10)
     assert got.data == "still here"
     await sub.close()
+
+
+@pytest.mark.parametrize("message_id", ["plain", 'é, "quoted", ünïcode'])
+async def test_one_round_trip_publishes_the_stored_frame(message_id: str) -> None:
+    """The history script publishes the frame it stored, with ``seq`` spliced in: the
+    same bytes ``to_json()`` makes, and a seq of 16 digits written whole."""
+    from django_inngest_realtime.envelope import Message
+    from django_inngest_realtime.fanout import group_name
+    from django_inngest_realtime.redis_bus import RedisBus, bus_channel
+
+    store = history.get_store()
+    assert isinstance(store, history.RedisHistoryStore)
+    group = group_name("r-bus:1", "logs")
+    bus = RedisBus(store.url)
+    try:
+        await bus.subscribe(group)
+        message = Message(id=message_id, channel="r-bus:1", topic="logs", data={"a": [1, None]})
+        stored = await store.append(message, publish_to=bus_channel(group))
+        got = await asyncio.wait_for(bus.receive(), 5)
+    finally:
+        await bus.close()
+    assert stored.seq is not None and stored.seq > 10**15
+    assert got == {"group": group, "seq": stored.seq, "frame": stored.to_json()}
