@@ -96,13 +96,19 @@ async def test_redis_restart_mid_stream(private_redis: RedisProcess) -> None:
             assert time.monotonic() < deadline, "Redis did not come back"
             await asyncio.sleep(0.2)
     await publish(ref.logs("after 1"))
-    # The hub joins its groups again and the subscription catches up from history; the
+    # The hub subscribes again and the subscription catches up from history; the
     # message that failed to publish was never accepted, so nothing accepted is lost.
     assert [await next_data(sub) for _ in range(2)] == ["after 0", "after 1"]
     assert sub.recovered is False  # Redis lost its history: the gap is reported
     await publish(ref.logs("live again"))
     assert await next_data(sub) == "live again"
-    await sub.close()
     client = redis.Redis(port=private_redis.port)
+    assert len(client.pubsub_channels("fault:bus:*")) == 1  # the hub, subscribed again
+    await sub.close()
+    for _ in range(50):  # the unsubscribe is answered on the hub's reader
+        if not client.pubsub_channels("fault:bus:*"):
+            break
+        await asyncio.sleep(0.1)
+    assert client.pubsub_channels("fault:bus:*") == []  # nothing left subscribed
     groups = [k for k in client.keys("fault:group:*") if client.zcard(k)]
-    assert groups == []  # nothing left joined after close
+    assert groups == []  # nor joined to a channel-layer group
