@@ -84,3 +84,15 @@ async def test_one_round_trip_publishes_the_stored_frame(message_id: str) -> Non
         await bus.close()
     assert stored.seq is not None and stored.seq > 10**15
     assert got == {"group": group, "seq": stored.seq, "frame": stored.to_json()}
+
+
+async def test_racing_publishers_are_delivered_in_seq_order() -> None:
+    """Three processes publish to one channel at once: the history script stores and
+    publishes in one step, so every subscriber receives the channel in ``seq`` order."""
+    sub = await subscribe(cross("race"), topics=["logs"])
+    await asyncio.gather(*(asyncio.to_thread(run_publisher, "race", 100) for _ in range(3)))
+    got = [await asyncio.wait_for(sub.__anext__(), 10) for _ in range(300)]
+    await sub.close()
+    seqs = [m.seq for m in got]
+    assert seqs == list(range(seqs[0], seqs[0] + 300))
+    assert sorted(m.data for m in got) == sorted(f"m{i}" for i in range(100) for _ in range(3))
