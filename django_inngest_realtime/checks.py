@@ -77,7 +77,17 @@ def _check_inngest_client() -> list[CheckMessage]:
 
     try:
         if not get_config().INNGEST_CLIENT:
-            return []
+            if not get_config().FORWARD_TO_INNGEST:
+                return []
+            return [
+                Error(
+                    "FORWARD_TO_INNGEST is on but INNGEST_CLIENT is not set: every publish "
+                    "would fail to reach Inngest's hosted realtime.",
+                    hint="Set INNGEST_REALTIME['INNGEST_CLIENT'] to the dotted path of your "
+                    "inngest.Inngest client, or turn FORWARD_TO_INNGEST off.",
+                    id="django_inngest_realtime.E007",
+                )
+            ]
         client = get_inngest_client()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), hint="See docs/settings.md.", id="django_inngest_realtime.E006")]

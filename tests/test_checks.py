@@ -84,3 +84,13 @@ def test_inngest_client_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ids_for("dev_client", debug=False) == {"django_inngest_realtime.W002"}
     assert ids_for("not_a_client") == {"django_inngest_realtime.E006"}
     assert ids_for("missing_name") == {"django_inngest_realtime.E006"}
+
+
+def test_forwarding_without_a_client_is_an_error() -> None:
+    def ids_for(realtime: dict[str, object]) -> set[str]:
+        with override_settings(INNGEST_REALTIME=realtime, CHANNEL_LAYERS=MEMORY):
+            return ids() - {"django_inngest_realtime.W001"}
+
+    assert ids_for({"FORWARD_TO_INNGEST": True}) == {"django_inngest_realtime.E007"}
+    assert ids_for({"FORWARD_TO_INNGEST": False}) == set()
+    assert ids_for({}) == set()

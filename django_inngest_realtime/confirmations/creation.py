@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations.state import message_for
-from django_inngest_realtime.middleware import current_run
+from django_inngest_realtime.middleware import current_run, get_inngest_client
 from django_inngest_realtime.models import Confirmation
 from django_inngest_realtime.publish import publish, publish_sync
 from django_inngest_realtime.signals import confirmation_requested
@@ -119,6 +119,9 @@ def spec(
     default = options["default"]
     if default not in (None, True, False):
         raise TypeError("default takes True (approve), False (reject) or None.")
+    # The decision goes back to this run as an event sent by that client: without it the
+    # run would wait until its timeout for a reply nobody can send. Fail now, by name.
+    get_inngest_client()
     run = current_run()
     return {
         "run_id": ctx.run_id,

@@ -146,6 +146,14 @@ def test_unknown_assignee_fails_the_run_clearly():
     assert "no User with that username" in str(res.error)
 
 
+def test_no_inngest_client_fails_the_run_before_anything_is_created(settings):
+    settings.INNGEST_REALTIME = {**settings.INNGEST_REALTIME, "INNGEST_CLIENT": ""}
+    res = mocked.trigger(agent, inngest.Event(name="agent/run", data={"id": "1"}), functions)
+    assert res.status is mocked.Status.FAILED
+    assert "INNGEST_CLIENT" in str(res.error)
+    assert not Confirmation.objects.exists()
+
+
 def test_sync_function(approver):
     out = run(agent_sync, "agent/sync")
     assert out["outcome"] == "approved" and out["by"] == "alice"
