@@ -76,9 +76,10 @@ def _check_inngest_client() -> list[CheckMessage]:
     from django_inngest_realtime.middleware import get_inngest_client
 
     try:
-        if not get_config().INNGEST_CLIENT:
-            if not get_config().FORWARD_TO_INNGEST:
-                return []
+        config = get_config()
+        if not config.INNGEST_CLIENT and not config.FORWARD_TO_INNGEST:
+            return []
+        if not config.INNGEST_CLIENT:
             return [
                 Error(
                     "FORWARD_TO_INNGEST is on but INNGEST_CLIENT is not set: every publish "
@@ -94,7 +95,7 @@ def _check_inngest_client() -> list[CheckMessage]:
     if client.is_production and not client.signing_key:
         return [
             Error(
-                f"The Inngest client {get_config().INNGEST_CLIENT!r} runs in production mode "
+                f"The Inngest client {config.INNGEST_CLIENT!r} runs in production mode "
                 "without a signing key: requests to its serve endpoint cannot be verified.",
                 hint="Set INNGEST_SIGNING_KEY (from the Inngest dashboard), or INNGEST_DEV=1 "
                 "for local development with the Dev Server.",
@@ -104,7 +105,7 @@ def _check_inngest_client() -> list[CheckMessage]:
     if not client.is_production and not settings.DEBUG:
         return [
             Warning(
-                f"The Inngest client {get_config().INNGEST_CLIENT!r} runs in dev mode with "
+                f"The Inngest client {config.INNGEST_CLIENT!r} runs in dev mode with "
                 "DEBUG=False: its serve endpoint accepts unsigned requests.",
                 hint="Pass is_production=True (or unset INNGEST_DEV) and set "
                 "INNGEST_SIGNING_KEY in production.",

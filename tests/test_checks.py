@@ -53,7 +53,7 @@ def test_e004_bad_setting() -> None:
 
 def test_every_id_is_documented() -> None:
     text = open("docs/checks.md").read()
-    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "W001", "W002"):
+    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "W001", "W002"):
         assert f"django_inngest_realtime.{check_id}" in text
 
 
