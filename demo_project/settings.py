@@ -1,6 +1,6 @@
 """Demo settings: SQLite and the in-memory channel layer, or Redis/PostgreSQL by environment.
 
-``REDIS_URL`` switches to channels_redis and the Redis history store; ``DATABASE_URL``
+``REDIS_URL`` switches to channels_redis and the redis broker; ``DATABASE_URL``
 (``postgres://user@host:port/name``) to PostgreSQL. For local development only.
 """
 
@@ -79,7 +79,7 @@ else:
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
-    INNGEST_REALTIME = {"HISTORY_STORE": "redis", "REDIS_URL": REDIS_URL}
+    INNGEST_REALTIME = {"BROKER": "redis", "REDIS_URL": REDIS_URL}
 else:
     CHANNEL_LAYERS = {
         "default": {

@@ -1,28 +1,57 @@
-"""Inngest Realtime for Django: typed channels and topics, publish, subscribe."""
+"""Inngest Realtime for Django: typed channels and topics, publish, subscribe.
+
+Names are re-exported lazily (PEP 562), so ``import django_inngest_realtime`` costs
+almost nothing: the Inngest SDK, pydantic and Channels load when a name is first used.
+"""
 
 from __future__ import annotations
 
-from django_inngest_realtime.envelope import Message
-from django_inngest_realtime.middleware import realtime_middleware
-from django_inngest_realtime.publish import (
-    PayloadTooLarge,
-    PublishError,
-    publish,
-    publish_stream,
-    publish_stream_sync,
-    publish_sync,
-)
-from django_inngest_realtime.subscribe import Subscription, subscribe
-from django_inngest_realtime.tokens import get_subscription_token
-from django_inngest_realtime.topics import (
-    Channel,
-    ChannelRef,
-    Topic,
-    TopicMessage,
-    TopicRef,
-    channel,
-    topic,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_inngest_realtime.envelope import Message
+    from django_inngest_realtime.middleware import realtime_middleware
+    from django_inngest_realtime.publishing import (
+        PayloadTooLarge,
+        PublishError,
+        publish,
+        publish_stream,
+        publish_stream_sync,
+        publish_sync,
+    )
+    from django_inngest_realtime.subscriptions import Subscription, subscribe
+    from django_inngest_realtime.tokens import get_subscription_token
+    from django_inngest_realtime.topics import (
+        Channel,
+        ChannelRef,
+        Topic,
+        TopicMessage,
+        TopicRef,
+        channel,
+        topic,
+    )
+
+_EXPORTS = {
+    "Message": "envelope",
+    "realtime_middleware": "middleware",
+    "PayloadTooLarge": "publishing",
+    "PublishError": "publishing",
+    "publish": "publishing",
+    "publish_stream": "publishing",
+    "publish_stream_sync": "publishing",
+    "publish_sync": "publishing",
+    "Subscription": "subscriptions",
+    "subscribe": "subscriptions",
+    "get_subscription_token": "tokens",
+    "Channel": "topics",
+    "ChannelRef": "topics",
+    "Topic": "topics",
+    "TopicMessage": "topics",
+    "TopicRef": "topics",
+    "channel": "topics",
+    "topic": "topics",
+}
 
 __all__ = [
     "Channel",
@@ -44,3 +73,16 @@ __all__ = [
     "subscribe",
     "topic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'django_inngest_realtime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"django_inngest_realtime.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

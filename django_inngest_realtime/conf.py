@@ -27,19 +27,21 @@ class RealtimeConfig:
     MAX_PAYLOAD_BYTES: int = 512 * 1024
     #: Prefix of every channel-layer group and channel name the app creates.
     GROUP_PREFIX: str = "inngest_rt"
-    #: History store: ``"memory"``, ``"redis"`` or a dotted path to a ``HistoryStore`` subclass.
-    HISTORY_STORE: str = "memory"
+    #: The broker (history and fan-out): ``"local"``, ``"redis"``, ``"channels"`` or the dotted
+    #: path of a ``Broker`` subclass; empty: chosen from ``CHANNEL_LAYERS["default"]``.
+    BROKER: str = ""
     #: How many messages each channel's history keeps.
     HISTORY_SIZE: int = 1000
     #: How long, in seconds, a message stays in history.
     HISTORY_TTL: int = 3600
-    #: Redis URL for the ``"redis"`` history store.
-    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    #: Redis URL of the ``"redis"`` broker; empty: the channels_redis default layer's first
+    #: host, else ``redis://127.0.0.1:6379/0``.
+    REDIS_URL: str = ""
     #: Messages buffered per subscriber before it is dropped as too slow.
     SUBSCRIBER_QUEUE_SIZE: int = 1000
     #: Seconds between keep-alive comments on an idle SSE stream.
     SSE_KEEPALIVE: float = 15.0
-    #: Seconds a synchronous publish waits for the channel layer before raising.
+    #: Seconds a synchronous publish waits for the broker before raising.
     SYNC_PUBLISH_TIMEOUT: float = 10.0
     #: Seconds a subscription token stays valid for subscribing.
     TOKEN_TTL: int = 300
@@ -98,6 +100,3 @@ def get_config() -> RealtimeConfig:
 def _reset_config(*, setting: str, **kwargs: Any) -> None:
     if setting in (SETTING_NAME, "CHANNEL_LAYERS"):
         get_config.cache_clear()
-        from django_inngest_realtime import history
-
-        history.reset_store()

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from django_inngest_realtime import fanout
 from django_inngest_realtime.conf import get_config
-from django_inngest_realtime.direct import DirectWriter
-from django_inngest_realtime.subscribe import Subscription, parse_since, parse_topics
+from django_inngest_realtime.subscriber import SubscriberClosed
+from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import TokenError, verify_token
+from django_inngest_realtime.transports import FrameWriter, direct_writer
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
@@ -36,7 +36,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
-        self.writer: DirectWriter | None = None
+        self.writer: FrameWriter | None = None
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         refused: TokenError | None = None
         if "token" in params:  # otherwise a client that will send ``sub`` frames
@@ -54,7 +54,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if refused is not None:
             await self.close(code=refused.code, reason=refused.reason)
             return
-        self.writer = DirectWriter.for_send(self.base_send)
+        self.writer = direct_writer(self.base_send)
         for name, (sub, _) in self.subscriptions.items():
             if self.writer is not None:
                 sub.write_directly(self.writer)
@@ -147,7 +147,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 sub.go_direct()
                 _, frame = await sub.next_frame()
                 await self.send(text_data=frame)
-        except fanout.SubscriberClosed as exc:
+        except SubscriberClosed as exc:
             if exc.reason == "slow":
                 await self.close(
                     code=CLOSE_SLOW, reason="Too slow to keep up; resume from your last seq."
@@ -173,6 +173,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             pinger.cancel()
         for channel in list(getattr(self, "subscriptions", {})):
             await self._unsubscribe(channel)
-        writer: DirectWriter | None = getattr(self, "writer", None)
+        writer: FrameWriter | None = getattr(self, "writer", None)
         if writer is not None:
             writer.close()

@@ -1,4 +1,5 @@
-"""Models: human-in-the-loop confirmations and the outbox of their reply events."""
+"""Models: human-in-the-loop confirmations and the outbox of their reply events; the
+``channels`` broker's history."""
 
 from __future__ import annotations
 
@@ -136,3 +137,42 @@ class ConfirmationReply(models.Model):
     def __str__(self) -> str:
         state = "delivered" if self.delivered_at else f"pending, {self.attempts} attempt(s)"
         return f"{self.name} {self.event_id} ({state})"
+
+
+class StoredChannel(models.Model):
+    """A channel's position in the ``channels`` broker's history (``brokers/channels.py``)."""
+
+    #: SHA-256 of the channel's name: names may be longer than an index allows.
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    channel = models.TextField(_("channel"))
+    start = models.BigIntegerField(_("first position"))
+    seq = models.BigIntegerField(_("last position"))
+    #: The last position published on each topic.
+    last = models.JSONField(_("last position per topic"), default=dict)
+
+    class Meta:
+        verbose_name = _("stored channel")
+        verbose_name_plural = _("stored channels")
+
+    def __str__(self) -> str:
+        return f"{self.channel} @ {self.seq}"
+
+
+class StoredMessage(models.Model):
+    """One message kept in the ``channels`` broker's history, as its JSON frame."""
+
+    key = models.CharField(_("channel key"), max_length=64)
+    seq = models.BigIntegerField(_("position"))
+    topic = models.TextField(_("topic"))
+    frame = models.TextField(_("frame"))
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("stored message")
+        verbose_name_plural = _("stored messages")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "seq"], name="inngest_rt_stored_message_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]} #{self.seq} ({self.topic})"

@@ -16,21 +16,17 @@ def redis_channel_layer(
     """Return a ``CHANNEL_LAYERS["default"]`` dict for channels_redis that works out of the box.
 
     ``socket_timeout`` is ``None`` because redis-py 8 otherwise times idle receivers out
-    after 5 s (channels_redis#422); ``capacity`` is raised because the per-process
-    fan-out hub receives every message of its process on one channel; ``retry`` lets a
-    command that finds a connection closed by a restarted Redis retry on a new one.
+    after 5 s (channels_redis#422); ``capacity`` is raised because a consumer that
+    receives every message of a busy group on one channel fills channels_redis's default
+    100 quickly; ``retry`` lets a command that finds a connection closed by a restarted
+    Redis retry on a new one. With this layer and no ``BROKER`` set, the ``redis`` broker
+    is used, on the same Redis.
     """
-    host: dict[str, Any] = {"address": url, "socket_timeout": None, "retry": reconnecting_retry()}
+    from django_inngest_realtime.brokers.redis import retry_policy
+
+    host: dict[str, Any] = {"address": url, "socket_timeout": None, "retry": retry_policy()}
     host.update(host_options or {})
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [host], "capacity": capacity, "expiry": expiry, "prefix": prefix},
     }
-
-
-def reconnecting_retry() -> Any:
-    """A redis-py ``Retry``: three quick retries on connection errors and timeouts."""
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)

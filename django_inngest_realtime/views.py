@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET, require_POST
 
-from django_inngest_realtime import history
-from django_inngest_realtime.subscribe import Subscription, parse_since, parse_topics
+from django_inngest_realtime.brokers import get_broker
+from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
     TokenError,
     get_subscription_token,
@@ -112,7 +112,7 @@ async def render_item(request: HttpRequest) -> HttpResponse:
         return _error(exc.status, exc.reason, exc.code)
     if seq is None:
         return _error(400, "'seq' is required.")
-    replay = await history.get_store().since(channel, seq - 1)
+    replay = await get_broker().history(channel, seq - 1)
     message = next((m for m in replay.messages if m.seq == seq), None)
     if message is None:
         return _error(404, f"Message {seq} of {channel!r} is no longer in history.")

@@ -22,9 +22,8 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from django_inngest_realtime import history
+from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.envelope import Message
-from django_inngest_realtime.publish import run_blocking
 from django_inngest_realtime.tokens import get_subscription_token
 from django_inngest_realtime.topics import ChannelRef
 
@@ -53,7 +52,7 @@ def issue(
 
 
 def _kept(channel: str, topics: Sequence[str]) -> tuple[list[Message], int]:
-    replay = run_blocking(history.get_store().since, channel, 0)
+    replay = get_broker().history_sync(channel, 0)
     return [m for m in replay.messages if m.topic in topics and m.kind == "data"], replay.position
 
 
@@ -157,7 +156,7 @@ def confirmations(request: HttpRequest | None, channel: ChannelRef | str, topic:
     if isinstance(token, SafeString):
         return token
     user = getattr(request, "user", None)
-    position = run_blocking(history.get_store().position, token["channel"])
+    position = get_broker().position_sync(token["channel"])
     pending = Confirmation.objects.filter(
         channel=token["channel"], topic=topic, status=Confirmation.Status.PENDING
     ).order_by("requested_at")

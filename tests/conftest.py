@@ -10,7 +10,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
-from django_inngest_realtime import history
+from django_inngest_realtime.brokers import reset_broker
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests import channels  # noqa: F401  (registers the channels every test uses)
@@ -25,12 +25,12 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
-    """Every test starts with fresh settings caches and an empty in-memory history."""
+    """Every test starts with fresh settings caches and a new broker (empty local history)."""
     get_config.cache_clear()
-    history.reset_store()
+    reset_broker()
     yield
     get_config.cache_clear()
-    history.reset_store()
+    reset_broker()
     # Each async test has its own event loop; a channel layer kept from another loop
     # (channels_redis's receive lock is bound to the loop that made it) must not be reused.
     channel_layers.backends.clear()

@@ -71,7 +71,7 @@ if SCALED:
     }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
     INNGEST_REALTIME: dict[str, Any] = {
-        "HISTORY_STORE": "redis",
+        "BROKER": "redis",
         "REDIS_URL": REDIS_URL,
         "GROUP_PREFIX": PREFIX,
     }

@@ -10,9 +10,10 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from django_inngest_realtime import get_subscription_token, publish
-from django_inngest_realtime.fanout import get_hub
+from django_inngest_realtime.hub import get_hub
 from tests.asgi import application
 from tests.channels import live, private
+from tests.helpers import realtime_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,7 +75,7 @@ async def test_resume_since_and_gap_signal() -> None:
     assert (await comm.connect())[0]
     assert [(await recv(comm))["seq"] for _ in range(2)] == [sent[3].seq, sent[4].seq]
     await comm.disconnect()
-    with override_settings(INNGEST_REALTIME={"HISTORY_SIZE": 2}):
+    with realtime_settings(HISTORY_SIZE=2):
         sent = [await publish(live("g").logs(str(i))) for i in range(5)]
         comm = connect(f"?token={get_subscription_token(live('g'))['key']}&since=0")
         assert (await comm.connect())[0]
@@ -109,7 +110,7 @@ async def test_refused_tokens_close_with_documented_codes(make_query: Any, code:
 
 async def test_expired_token_closes_4410() -> None:
     key = get_subscription_token(live("x"))["key"]
-    with override_settings(INNGEST_REALTIME={"TOKEN_TTL": -1}):
+    with realtime_settings(TOKEN_TTL=-1):
         comm = connect(f"?token={key}")
         assert (await comm.connect())[0]
         assert await closed_with(comm) == 4410
@@ -170,7 +171,7 @@ async def test_malformed_and_oversize_frames_close(frame: dict[str, Any], code: 
 
 
 async def test_too_many_subscriptions() -> None:
-    with override_settings(INNGEST_REALTIME={"MAX_SUBSCRIPTIONS": 1}):
+    with realtime_settings(MAX_SUBSCRIPTIONS=1):
         comm = connect(f"?token={get_subscription_token(live('t1'))['key']}")
         assert (await comm.connect())[0]
         await comm.send_json_to({"kind": "sub", "data": get_subscription_token(live("t2"))["key"]})
@@ -179,7 +180,7 @@ async def test_too_many_subscriptions() -> None:
 
 
 async def test_keepalive_pings() -> None:
-    with override_settings(INNGEST_REALTIME={"WS_PING_INTERVAL": 0.05}):
+    with realtime_settings(WS_PING_INTERVAL=0.05):
         comm = connect()
         assert (await comm.connect())[0]
         assert await recv(comm) == {"kind": "ping"}
@@ -197,17 +198,15 @@ async def test_origin_validation() -> None:
 
 
 async def test_slow_client_is_closed_4408() -> None:
-    from django_inngest_realtime.fanout import MESSAGE_TYPE, group_name
-
-    with override_settings(INNGEST_REALTIME={"SUBSCRIBER_QUEUE_SIZE": 3}):
+    with realtime_settings(SUBSCRIBER_QUEUE_SIZE=3):
         key = get_subscription_token(live("slow"), topics=["logs"])["key"]
         comm = connect(f"?token={key}")
         assert (await comm.connect())[0]
-        group = group_name("live:slow", "logs")
+        group = get_hub().broker.group("live:slow", "logs")
         # A burst the connection's sender cannot take before its buffer is full (what
         # the hub's reader does when a publisher outpaces a connection).
-        for seq in range(10):
-            get_hub().dispatch({"type": MESSAGE_TYPE, "group": group, "seq": seq, "frame": "{}"})
+        for seq in range(1, 11):
+            get_hub().deliver(group, seq, seq - 1, "{}")
         assert await closed_with(comm) == 4408
         await comm.disconnect()
     assert not get_hub().members

@@ -1,5 +1,6 @@
-"""Direct writes of live frames to Daphne's transport (``direct.py``): the frame encoding,
-when the path is taken, and, through a real Daphne, order, control frames and slow clients."""
+"""Direct writes of live frames to Daphne's transport (``transports/daphne_direct.py``): the
+frame encoding, when the path is taken, and, through a real Daphne, order, control frames
+and slow clients."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from channels.testing import WebsocketCommunicator
 
 from django_inngest_realtime import get_subscription_token, publish
 from django_inngest_realtime.consumers import RealtimeConsumer
-from django_inngest_realtime.direct import DirectWriter, daphne_protocol, text_frame
 from django_inngest_realtime.testing.daphne import DaphneServer
 from django_inngest_realtime.topics import registry
+from django_inngest_realtime.transports import direct_writer
+from django_inngest_realtime.transports.daphne_direct import DirectWriter, daphne_protocol
+from django_inngest_realtime.transports.wire import text_frame
 from tests.conftest import post_publish, start_server
 
 
@@ -44,7 +47,7 @@ def test_non_daphne_sends_take_the_normal_path() -> None:
 
     assert daphne_protocol(send) is None
     assert daphne_protocol(functools.partial(NotDaphne().handle_reply, object())) is None
-    assert DirectWriter.for_send(send) is None
+    assert direct_writer(send) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -65,7 +65,7 @@ def private_redis() -> Iterator[RedisProcess]:
     url = f"redis://127.0.0.1:{server.port}/0"
     with override_settings(
         CHANNEL_LAYERS={"default": redis_channel_layer(url, prefix="fault")},
-        INNGEST_REALTIME={"HISTORY_STORE": "redis", "REDIS_URL": url, "GROUP_PREFIX": "fault"},
+        INNGEST_REALTIME={"BROKER": "redis", "REDIS_URL": url, "GROUP_PREFIX": "fault"},
     ):
         yield server
     server.stop()

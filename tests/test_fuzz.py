@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_inngest_realtime import get_subscription_token, publish
-from django_inngest_realtime.fanout import get_hub
+from django_inngest_realtime.hub import get_hub
 from django_inngest_realtime.tokens import SALT, TokenError, verify_token
 from tests.asgi import application
 from tests.channels import live

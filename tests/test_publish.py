@@ -8,12 +8,10 @@ from typing import Any
 import pydantic
 import pytest
 from asgiref.sync import sync_to_async
-from django.test import override_settings
 
 from django_inngest_realtime import (
     PayloadTooLarge,
     channel,
-    history,
     publish,
     publish_stream,
     publish_stream_sync,
@@ -21,8 +19,10 @@ from django_inngest_realtime import (
     subscribe,
     topic,
 )
-from django_inngest_realtime.fanout import get_hub, group_name
+from django_inngest_realtime.brokers import get_broker
+from django_inngest_realtime.hub import get_hub
 from django_inngest_realtime.testing.capture import capture_messages
+from tests.helpers import realtime_settings
 
 
 class Like(pydantic.BaseModel):
@@ -70,7 +70,7 @@ async def test_only_asked_topics_are_yielded_in_order() -> None:
     assert [m.data["likes"] for m in got] == [0, 1, 2]
     first = got[0].seq
     assert [m.seq for m in got] == [first, first + 1, first + 2]
-    assert await history.get_store().position(ref.name) == first + 2  # one sequence, all topics
+    assert await get_broker().position(ref.name) == first + 2  # one sequence, all topics
     await sub.close()
 
 
@@ -90,16 +90,14 @@ async def test_close_leaves_the_group() -> None:
     hub = get_hub()
     sub1 = await subscribe(ref, topics=["logs"])
     sub2 = await subscribe(ref, topics=["logs", "ai"])
-    group = group_name(ref.name, "logs")
+    group = get_broker().group(ref.name, "logs")
     assert len(hub.members[group]) == 2
     await sub1.close()
     await sub1.close()  # idempotent
     assert len(hub.members[group]) == 1
     await sub2.close()
     assert group not in hub.members
-    layer = hub.layer
-    if hasattr(layer, "groups"):  # in-memory layer: nothing left behind
-        assert group not in layer.groups
+    assert hub.feed is None  # no group left: the broker connection is released
 
 
 async def test_resume_since_position_then_live() -> None:
@@ -118,7 +116,7 @@ async def test_resume_since_position_then_live() -> None:
     await sub.close()
 
 
-@override_settings(INNGEST_REALTIME={"HISTORY_SIZE": 3})
+@realtime_settings(HISTORY_SIZE=3)
 async def test_resume_beyond_history_reports_gap() -> None:
     ref = feed("e")
     sent = [await publish(ref.logs(str(i))) for i in range(6)]
@@ -131,7 +129,7 @@ async def test_resume_beyond_history_reports_gap() -> None:
 
 async def test_payload_limit() -> None:
     ref = feed("f")
-    with override_settings(INNGEST_REALTIME={"MAX_PAYLOAD_BYTES": 100}):
+    with realtime_settings(MAX_PAYLOAD_BYTES=100):
         with capture_messages() as captured:
             with pytest.raises(PayloadTooLarge, match=r"'p-feed:f'.*'logs'.*limit is 100"):
                 await publish(ref.logs("x" * 200))
@@ -219,7 +217,7 @@ async def test_publish_stream_sync_from_thread() -> None:
 
 async def test_slow_subscriber_is_dropped_without_hurting_others() -> None:
     ref = feed("slow")
-    with override_settings(INNGEST_REALTIME={"SUBSCRIBER_QUEUE_SIZE": 5}):
+    with realtime_settings(SUBSCRIBER_QUEUE_SIZE=5):
         slow = await subscribe(ref, topics=["logs"])
         fast = await subscribe(ref, topics=["logs"])
         received = []
@@ -248,7 +246,13 @@ async def test_subscribe_by_name_and_unknown_topics() -> None:
 def test_group_names_are_valid_and_distinct() -> None:
     import re
 
-    names = {group_name(c, t) for c in ["a", "a.b", "ü" * 300, "x y", "a:b"] for t in ["t", "u"]}
+    from django_inngest_realtime.brokers.base import group_name
+
+    names = {
+        group_name("inngest_rt", c, t)
+        for c in ["a", "a.b", "ü" * 300, "x y", "a:b"]
+        for t in ["t", "u"]
+    }
     assert len(names) == 10
     assert all(len(n) < 100 and re.fullmatch(r"[a-zA-Z\d\-_.]+", n) for n in names)
 
@@ -275,7 +279,7 @@ async def test_sse_response_streams_and_cleans_up() -> None:
         second = await r.read_data_event()
         assert json.loads(second.split("data: ")[1])["data"] == "after"
     await asyncio.sleep(0)
-    assert group_name(ref.name, "logs") not in get_hub().members
+    assert get_broker().group(ref.name, "logs") not in get_hub().members
 
 
 async def test_publish_sync_called_by_sync_code_on_the_loop_thread() -> None:
@@ -305,7 +309,7 @@ async def test_resume_after_history_reset_replays_everything_kept() -> None:
 
 
 def test_client_positions_and_topics_are_parsed_strictly() -> None:
-    from django_inngest_realtime.subscribe import parse_since, parse_topics
+    from django_inngest_realtime.subscriptions import parse_since, parse_topics
     from django_inngest_realtime.tokens import TokenMalformed
 
     assert parse_since(None) is None and parse_since("") is None
@@ -332,7 +336,7 @@ async def test_a_subscriber_on_another_threads_loop_receives() -> None:
                 got.extend(await take(sub, 3))
             finally:
                 await sub.close()
-                await history.get_store().close()
+                await get_broker().aclose()
 
         asyncio.run(main())
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 from django.conf import settings
 
-from django_inngest_realtime import channel, history, publish, subscribe, topic
+from django_inngest_realtime import channel, publish, subscribe, topic
+from django_inngest_realtime.brokers import get_broker
 
 pytestmark = pytest.mark.skipif(
     not getattr(settings, "SCALED", False), reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled"
@@ -46,7 +47,7 @@ async def test_publisher_in_another_process_reaches_subscriber() -> None:
 
 async def test_resume_from_history_written_by_another_process() -> None:
     await asyncio.to_thread(run_publisher, "p2", 10)
-    position = await history.get_store().position("r-cross:p2")
+    position = await get_broker().position("r-cross:p2")
     sub = await subscribe(cross("p2"), topics=["logs"], since=position - 3)
     got = [await asyncio.wait_for(sub.__anext__(), 10) for _ in range(3)]
     assert [m.data for m in got] == ["m7", "m8", "m9"] and sub.recovered is True
@@ -67,23 +68,36 @@ async def test_idle_subscriber_survives_redis_socket_timeout() -> None:
 async def test_one_round_trip_publishes_the_stored_frame(message_id: str) -> None:
     """The history script publishes the frame it stored, with ``seq`` spliced in: the
     same bytes ``to_json()`` makes, and a seq of 16 digits written whole."""
+    from django_inngest_realtime.brokers.redis import RedisBroker
     from django_inngest_realtime.envelope import Message
-    from django_inngest_realtime.fanout import group_name
-    from django_inngest_realtime.redis_bus import RedisBus, bus_channel
 
-    store = history.get_store()
-    assert isinstance(store, history.RedisHistoryStore)
-    group = group_name("r-bus:1", "logs")
-    bus = RedisBus(store.url)
+    broker = get_broker()
+    assert isinstance(broker, RedisBroker)
+    got: asyncio.Queue[tuple[str, int, int, str]] = asyncio.Queue()
+
+    class Sink:
+        def deliver(self, group: str, seq: int, prev: int, frame: str) -> None:
+            got.put_nowait((group, seq, prev, frame))
+
+        def resync(self) -> None:
+            raise AssertionError("the connection was not lost")
+
+    name = f"r-bus:{len(message_id)}"  # a channel of its own for each case
+    group = broker.group(name, "logs")
+    feed = broker.connect(Sink())
     try:
-        await bus.subscribe(group)
-        message = Message(id=message_id, channel="r-bus:1", topic="logs", data={"a": [1, None]})
-        stored = await store.append(message, publish_to=bus_channel(group))
-        got = await asyncio.wait_for(bus.receive(), 5)
+        await feed.join(group)
+        message = Message(id=message_id, channel=name, topic="logs", data={"a": [1, None]})
+        first = await broker.publish(message)
+        second = await broker.publish(message.model_copy(update={"id": "2"}))
+        delivered = [await asyncio.wait_for(got.get(), 5) for _ in range(2)]
     finally:
-        await bus.close()
-    assert stored.seq is not None and stored.seq > 10**15
-    assert got == {"group": group, "seq": stored.seq, "frame": stored.to_json()}
+        await feed.close()
+    assert first.seq is not None and first.seq > 10**15
+    assert delivered == [
+        (group, first.seq, 0, first.to_json()),  # the topic's first: prev 0
+        (group, second.seq, first.seq, second.to_json()),
+    ]
 
 
 async def test_racing_publishers_are_delivered_in_seq_order() -> None:

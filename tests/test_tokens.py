@@ -18,6 +18,7 @@ from django_inngest_realtime.tokens import (
     verify_token,
 )
 from tests.channels import live, private
+from tests.helpers import realtime_settings
 
 
 class FakeUser:
@@ -73,7 +74,7 @@ def test_out_of_scope_channel_and_topics() -> None:
 
 def test_expired() -> None:
     key = get_subscription_token(live("1"))["key"]
-    with override_settings(INNGEST_REALTIME={"TOKEN_TTL": -1}):
+    with realtime_settings(TOKEN_TTL=-1):
         with pytest.raises(TokenExpired) as info:
             verify_token(key)
     assert (info.value.code, info.value.status) == (4410, 410)
@@ -112,7 +113,7 @@ def test_secret_key_rotation() -> None:
 
 
 def test_api_base_url_setting() -> None:
-    with override_settings(INNGEST_REALTIME={"API_BASE_URL": "https://rt.example.com/"}):
+    with realtime_settings(API_BASE_URL="https://rt.example.com/"):
         assert get_subscription_token(live("1"))["apiBaseUrl"] == "https://rt.example.com/"
 
 

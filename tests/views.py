@@ -36,7 +36,7 @@ def widgets_page(request: HttpRequest, name: str) -> HttpResponse:
 
 async def hub_state(request: HttpRequest) -> JsonResponse:
     """Test-only: what this process's fan-out hub holds."""
-    from django_inngest_realtime.fanout import get_hub
+    from django_inngest_realtime.hub import get_hub
 
     hub = get_hub()
     subscribers = {s for group in hub.members.values() for s in group}

@@ -52,7 +52,8 @@ async def _measure(calls: int, blocks: int) -> dict[str, Any]:
 
     from benchmarks.server.bare import MESSAGE_TYPE, bare_group
     from benchmarks.server.channels import TOPIC, bench
-    from django_inngest_realtime import history, publish, subscribe
+    from django_inngest_realtime import publish, subscribe
+    from django_inngest_realtime.brokers import get_broker
 
     layer: Any = get_channel_layer()
     ref = bench(id=f"{settings.PREFIX}-cost")
@@ -98,7 +99,7 @@ async def _measure(calls: int, blocks: int) -> dict[str, Any]:
         for task in drains:
             task.cancel()
         await subscription.close()
-        await history.get_store().close()
+        await get_broker().aclose()
     summary = {
         name: {"median": statistics.median(v), "min": min(v), "max": max(v)}
         for name, v in times.items()

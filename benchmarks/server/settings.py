@@ -46,7 +46,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 
 if LAYER == "redis":
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
-    INNGEST_REALTIME = {"HISTORY_STORE": "redis", "REDIS_URL": REDIS_URL, "GROUP_PREFIX": PREFIX}
+    INNGEST_REALTIME = {"BROKER": "redis", "REDIS_URL": REDIS_URL, "GROUP_PREFIX": PREFIX}
     if SERVER == "eventstream":
         # django-eventstream's multi-process mode: Redis pub/sub on its fixed channel.
         EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}

@@ -19,7 +19,7 @@ from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations.state import message_for
 from django_inngest_realtime.middleware import current_run, get_inngest_client
 from django_inngest_realtime.models import Confirmation
-from django_inngest_realtime.publish import publish, publish_sync
+from django_inngest_realtime.publishing import publish, publish_sync
 from django_inngest_realtime.signals import confirmation_requested
 from django_inngest_realtime.topics import ChannelRef, TopicMessage, registry
 

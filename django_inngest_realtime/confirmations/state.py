@@ -138,7 +138,7 @@ def message_for(confirmation: Confirmation) -> TopicMessage:
 
 def publish_state(confirmation: Confirmation) -> None:
     """Publish the current state so every open widget updates; failures are only logged."""
-    from django_inngest_realtime.publish import publish_sync
+    from django_inngest_realtime.publishing import publish_sync
 
     try:
         publish_sync(message_for(confirmation))

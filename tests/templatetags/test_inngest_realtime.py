@@ -8,11 +8,12 @@ import re
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 
 from django_inngest_realtime import publish_sync
 from django_inngest_realtime.tokens import verify_token
 from tests.channels import live
+from tests.helpers import realtime_settings
 
 
 class FakeUser:
@@ -131,7 +132,7 @@ def test_unknown_channel_or_topic_is_a_comment_and_escaped() -> None:
     )
 
 
-@override_settings(INNGEST_REALTIME={"API_BASE_URL": "https://rt.example.com/"})
+@realtime_settings(API_BASE_URL="https://rt.example.com/")
 def test_tokens_in_widgets_name_the_api_base_url() -> None:
     _, token = split_token(render('{% realtime_feed "live:b" %}'))
     assert token["apiBaseUrl"] == "https://rt.example.com/"

@@ -1,5 +1,11 @@
 """Direct writes of fanned-out frames to Daphne's WebSocket transport.
 
+Loaded only when ``daphne.server`` is already running in this process
+(``transports.direct_writer``); the one module that touches Daphne's, autobahn's and
+Twisted's private attributes. Tested with the Daphne and Twisted versions bounded in
+``pyproject.toml``; when the attributes it reads are missing, it warns once and every
+connection takes the normal ASGI send path.
+
 Under Daphne, every frame a consumer sends goes through Channels' send wrappers, Daphne's
 ``handle_reply`` and autobahn's framing, after the connection's pump task has woken up
 for it. For the live messages the hub fans out to thousands of connections, that
@@ -9,8 +15,7 @@ shared by every connection, straight to the connection's Twisted transport.
 
 It is used only when all of these hold, and the normal path is taken otherwise:
 
-* the consumer's ``send`` is Daphne's (other ASGI servers and Channels' test
-  communicator take the normal path);
+* the consumer's ``send`` is Daphne's (Channels' test communicator takes the normal path);
 * the connection negotiated no WebSocket extension (no per-message compression) and
   is plain TCP (behind Daphne's own TLS endpoint, the normal path is taken);
 * the socket is open and the transport's send buffer has room. The writer registers as
@@ -21,19 +26,17 @@ It is used only when all of these hold, and the normal path is taken otherwise:
   producer (it stops reading from a client it cannot write to); the writer takes its
   place, passes every pause and resume on to it, and puts it back when it closes.
 
-When nothing waits in the transport's buffer, a frame is sent at once
-with the transport's own ``writeSomeData`` (one ``send()``), as asyncio's transports
-do, instead of being buffered until the reactor's next write cycle (which registers the
-socket for writing, waits a loop iteration and unregisters it); whatever the socket does
-not take goes to the transport's buffer, in order.
-
-``INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False`` turns it off.
+When nothing waits in the transport's buffer, a frame is sent at once with the
+transport's own ``writeSomeData`` (one ``send()``), as asyncio's transports do, instead
+of being buffered until the reactor's next write cycle; whatever the socket does not
+take goes to the transport's buffer, in order.
 """
 
 from __future__ import annotations
 
 import functools
-import struct
+import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -41,25 +44,44 @@ from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
-from django_inngest_realtime.conf import get_config
+logger = logging.getLogger("django_inngest_realtime")
 
 _MAX_UNWRAP = 8
 #: What :meth:`DirectWriter.write` reads of Twisted's TCP transport to see that its
 #: buffer is empty (``twisted.internet.abstract.FileDescriptor``).
-_BUFFER_ATTRIBUTES = ("dataBuffer", "offset", "_tempDataLen", "disconnecting", "producer")
+_TRANSPORT_ATTRIBUTES = (
+    "dataBuffer",
+    "offset",
+    "_tempDataLen",
+    "disconnecting",
+    "producer",
+    "streamingProducer",
+    "writeSomeData",
+    "registerProducer",
+    "unregisterProducer",
+)
+#: What it reads of Daphne's (autobahn's) WebSocket protocol.
+_PROTOCOL_ATTRIBUTES = ("state", "STATE_OPEN", "send_queue", "transport")
+
+_supported: bool | None = None
 
 
-def text_frame(text: str) -> bytes:
-    """The server-to-client WebSocket frame (FIN, text, unmasked) carrying ``text``."""
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 65536:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
+def supported(protocol: Any) -> bool:
+    """Whether this Twisted and Daphne have what direct writes read, checked once, on the
+    first Daphne WebSocket connection (most are instance attributes)."""
+    global _supported
+    if _supported is None:
+        missing = [a for a in _PROTOCOL_ATTRIBUTES if not hasattr(protocol, a)]
+        transport = getattr(protocol, "transport", None)
+        missing += [f"transport.{a}" for a in _TRANSPORT_ATTRIBUTES if not hasattr(transport, a)]
+        _supported = not missing
+        if missing:
+            logger.warning(
+                "WebSocket direct writes are off: this Daphne/Twisted lacks %s; frames take "
+                "the ASGI send path (see the tested versions in pyproject.toml).",
+                ", ".join(missing),
+            )
+    return _supported
 
 
 def daphne_protocol(send: Any) -> Any | None:
@@ -68,22 +90,37 @@ def daphne_protocol(send: Any) -> Any | None:
     Looks through Channels' session middleware, which wraps ``send`` in a method that
     passes WebSocket messages on unchanged.
     """
-    try:
-        from daphne.server import Server
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # pragma: no cover - Daphne is a dependency
+    server_module = sys.modules.get("daphne.server")
+    ws_module = sys.modules.get("daphne.ws_protocol")
+    if server_module is None or ws_module is None:
         return None
     for _ in range(_MAX_UNWRAP):
         if isinstance(send, functools.partial):
-            if isinstance(getattr(send.func, "__self__", None), Server) and send.args:
+            owner = getattr(send.func, "__self__", None)
+            if isinstance(owner, server_module.Server) and send.args:
                 protocol = send.args[0]
-                return protocol if isinstance(protocol, WebSocketProtocol) else None
+                return protocol if isinstance(protocol, ws_module.WebSocketProtocol) else None
             return None
         inner = getattr(getattr(send, "__self__", None), "real_send", None)
         if inner is None:
             return None
         send = inner
     return None
+
+
+def writer_for(send: Any) -> DirectWriter | None:
+    """A writer for the connection behind ``send`` when direct writes can be used."""
+    protocol = daphne_protocol(send)
+    if protocol is None or getattr(protocol, "websocket_extensions_in_use", None):
+        return None
+    transport = getattr(protocol, "transport", None)
+    if not isinstance(transport, tcp.Connection) or not transport.connected:
+        return None  # TLS or already gone
+    if not supported(protocol):
+        return None
+    if transport.producer is not None and not transport.streamingProducer:
+        return None  # a pull producer is writing: leave it alone
+    return DirectWriter(protocol)
 
 
 @implementer(IPushProducer)
@@ -103,23 +140,6 @@ class DirectWriter:
         if self._previous is not None:
             transport.unregisterProducer()
         transport.registerProducer(self, True)
-
-    @classmethod
-    def for_send(cls, send: Any) -> DirectWriter | None:
-        """A writer for the connection behind ``send`` when direct writes can be used."""
-        if not get_config().WEBSOCKET_DIRECT_WRITES:
-            return None
-        protocol = daphne_protocol(send)
-        if protocol is None or getattr(protocol, "websocket_extensions_in_use", None):
-            return None
-        transport = getattr(protocol, "transport", None)
-        if not isinstance(transport, tcp.Connection) or not transport.connected:
-            return None
-        if not all(hasattr(transport, name) for name in _BUFFER_ATTRIBUTES):
-            return None  # a Twisted whose transport buffers differently
-        if transport.producer is not None and not transport.streamingProducer:
-            return None  # a pull producer is writing: leave it alone
-        return cls(protocol)
 
     def write(self, data: bytes) -> bool:
         """Write one frame; False when it cannot be written now (the caller queues it)."""

@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import StreamingHttpResponse
 
-from django_inngest_realtime import fanout, history
+from django_inngest_realtime.brokers import get_broker
+from django_inngest_realtime.brokers.base import Replay
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
+from django_inngest_realtime.hub import Hub, get_hub
+from django_inngest_realtime.subscriber import Subscriber, SubscriberClosed
 from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
 
 if TYPE_CHECKING:
-    from django_inngest_realtime.direct import DirectWriter
+    from django_inngest_realtime.transports import FrameWriter
 
 
 class Subscription:
@@ -33,27 +36,29 @@ class Subscription:
         self.since = since
         self.recovered: bool | None = None
         self.position: int | None = None
-        self._subscriber = fanout.Subscriber(
-            {fanout.group_name(channel, t) for t in topics}, get_config().SUBSCRIBER_QUEUE_SIZE
+        broker = get_broker()
+        self._subscriber = Subscriber(
+            {broker.group(channel, t) for t in topics}, get_config().SUBSCRIBER_QUEUE_SIZE
         )
         self._backlog: list[tuple[int | None, str]] = []
-        self._hub: fanout.Hub | None = None
+        self._hub: Hub | None = None
         self._closed = False
 
     async def start(self) -> Subscription:
-        self._hub = fanout.get_hub()
+        self._hub = get_hub()
         # Join before reading history, so nothing falls between the two.
         await self._hub.add(self._subscriber)
-        if self.since is not None:
-            try:
-                replay = await history.get_store().since(self.channel, self.since)
-            except BaseException:
-                await self.close()
-                raise
-            self._replayed(replay)
+        try:
+            if self.since is not None:
+                self._replayed(await self._hub.broker.history(self.channel, self.since))
+            else:  # where to catch up from, should live frames go missing
+                self.position = await self._hub.broker.position(self.channel)
+        except BaseException:
+            await self.close()
+            raise
         return self
 
-    def _replayed(self, replay: history.Replay) -> None:
+    def _replayed(self, replay: Replay) -> None:
         self.recovered, self.position = replay.recovered, replay.position
         self._subscriber.floor = replay.position
         self._backlog = self._kept(replay.messages)
@@ -62,12 +67,12 @@ class Subscription:
 
     @property
     def last_seq(self) -> int | None:
-        """The highest position handed out, for re-reading history after a layer failure."""
+        """The highest position handed out, for re-reading history after frames went missing."""
         return self._subscriber.last_seq
 
-    def write_directly(self, writer: DirectWriter) -> None:
+    def write_directly(self, writer: FrameWriter) -> None:
         """Let the hub write this subscription's live frames to ``writer`` whenever nothing
-        is waiting in :meth:`next_frame` (see ``direct.py``)."""
+        is waiting in :meth:`next_frame` (see ``transports/``)."""
         self._subscriber.attach(writer)
 
     def go_direct(self) -> bool:
@@ -79,7 +84,7 @@ class Subscription:
         return [(m.seq, m.to_json()) for m in messages if m.topic in wanted]
 
     async def next_frame(self) -> tuple[int | None, str]:
-        """Return the next (seq, JSON frame); raise ``fanout.SubscriberClosed`` at the end.
+        """Return the next (seq, JSON frame); raise ``SubscriberClosed`` at the end.
 
         A ``gap`` control frame (seq ``None``) says history did not cover a resume.
         """
@@ -91,7 +96,7 @@ class Subscription:
             # Live frames at or before the replayed position were in the replay: the
             # subscriber skips them.
             live = await self._subscriber.get()
-            if live is None:  # the channel layer failed: catch up from history
+            if live is None:  # live frames went missing: catch up from history
                 await self._catch_up()
                 continue
             return live.seq, live.text
@@ -99,7 +104,8 @@ class Subscription:
     async def _catch_up(self) -> None:
         after = self.last_seq if self.last_seq is not None else (self.position or 0)
         self.since = after
-        self._replayed(await history.get_store().since(self.channel, after))
+        assert self._hub is not None
+        self._replayed(await self._hub.broker.history(self.channel, after))
 
     def __aiter__(self) -> AsyncIterator[Message]:
         return self
@@ -108,7 +114,7 @@ class Subscription:
         while True:
             try:
                 seq, frame = await self.next_frame()
-            except fanout.SubscriberClosed:
+            except SubscriberClosed:
                 raise StopAsyncIteration from None
             if seq is not None:  # control frames (gap) only update ``recovered``
                 return Message.from_json(frame)
@@ -158,7 +164,7 @@ class Subscription:
                 except TimeoutError:
                     yield sse_comment()
                     continue
-                except fanout.SubscriberClosed as exc:
+                except SubscriberClosed as exc:
                     if exc.reason == "slow":
                         yield sse_event(
                             json.dumps({"kind": "close", "reason": "slow"}), event="close"

@@ -11,21 +11,17 @@ import asyncio
 import concurrent.futures
 import uuid
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 import pydantic_core
 from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from django_inngest_realtime import fanout, history
+from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Kind, Message
 from django_inngest_realtime.middleware import current_run, forward_to_inngest, in_step
-from django_inngest_realtime.redis_bus import bus_channel
 from django_inngest_realtime.signals import message_published
 from django_inngest_realtime.topics import TopicMessage, TopicRef
-
-T = TypeVar("T")
 
 
 class PublishError(Exception):
@@ -68,35 +64,27 @@ def _envelope(message: TopicMessage, kind: Kind = "data", stream_id: str | None 
     )
 
 
+def _failed(envelope: Message, exc: Exception) -> PublishError:
+    return PublishError(
+        f"Could not publish to channel {envelope.channel!r} topic {envelope.topic!r}: "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
+def _forward_failed(stored: Message, exc: Exception) -> PublishError:
+    return PublishError(
+        f"Published to this server's subscribers (seq {stored.seq}), but Inngest "
+        f"refused the forward of channel {stored.channel!r} topic {stored.topic!r} to "
+        f"its hosted realtime: {exc}"
+    )
+
+
 async def _deliver(envelope: Message) -> Message:
-    """Append to history and send to the (channel, topic) group: the one path for data."""
+    """Hand the envelope to the broker (history and fan-out): the one path for data."""
     try:
-        store = history.get_store()
-        group = fanout.group_name(envelope.channel, envelope.topic)
-        if isinstance(store, history.RedisHistoryStore):  # one round trip: see redis_bus.py
-            stored = await store.append(envelope, publish_to=bus_channel(group))
-        else:
-            stored = await store.append(envelope)
-            layer: Any = get_channel_layer()
-            if layer is None:
-                raise PublishError("No channel layer is configured (CHANNEL_LAYERS).")
-            message = {
-                "type": fanout.MESSAGE_TYPE,
-                "group": group,
-                "seq": stored.seq,
-                "frame": stored.to_json(),
-            }
-            if isinstance(layer, InMemoryChannelLayer):  # this process only: no layer needed
-                fanout.dispatch_local(message)
-            else:
-                await layer.group_send(group, message)
-    except PublishError:
-        raise
+        stored = await get_broker().publish(envelope)
     except Exception as exc:
-        raise PublishError(
-            f"Could not publish to channel {envelope.channel!r} topic {envelope.topic!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise _failed(envelope, exc) from exc
     # Let subscribers on this loop send between the publishes of a tight loop.
     await asyncio.sleep(0)
     message_published.send(sender=Message, message=stored)
@@ -104,12 +92,34 @@ async def _deliver(envelope: Message) -> Message:
         try:
             await forward_to_inngest(stored)
         except Exception as exc:
-            raise PublishError(
-                f"Published to this server's subscribers (seq {stored.seq}), but Inngest "
-                f"refused the forward of channel {stored.channel!r} topic {stored.topic!r} to "
-                f"its hosted realtime: {exc}"
-            ) from exc
+            raise _forward_failed(stored, exc) from exc
     return stored
+
+
+def _deliver_sync(envelope: Message) -> Message:
+    """:func:`_deliver` from synchronous code, in any thread."""
+    try:
+        stored = get_broker().publish_sync(envelope)
+    except Exception as exc:
+        raise _failed(envelope, exc) from exc
+    message_published.send(sender=Message, message=stored)
+    if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
+        try:
+            _run_async(forward_to_inngest, stored)
+        except Exception as exc:
+            raise _forward_failed(stored, exc) from exc
+    return stored
+
+
+def _run_async(fn: Callable[[Message], Coroutine[Any, Any, None]], message: Message) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(fn)(message)
+        return
+    # Sync code blocking a running loop: the coroutine needs a loop of its own.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="inngest-rt") as pool:
+        pool.submit(asyncio.run, fn(message)).result()
 
 
 async def publish(message: TopicMessage) -> Message:
@@ -131,39 +141,11 @@ def publish_sync(message: TopicMessage) -> Message:
     if run is not None and not in_step():
         sent = run.sync_step().run(f"publish:{message.channel}", _publish_now_sync, message)
         return Message.model_validate(sent)
-    return run_blocking(_deliver, _envelope(message))
+    return _deliver_sync(_envelope(message))
 
 
 def _publish_now_sync(message: TopicMessage) -> dict[str, Any]:
-    return run_blocking(_deliver, _envelope(message)).to_dict()
-
-
-def run_blocking(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
-    """Run ``fn(*args)`` to completion from synchronous code, in whatever thread we are.
-
-    The in-memory channel layer is not thread-safe, so work goes to the loop that
-    subscribers live on when it runs in another thread; sync code that is itself
-    blocking a running loop gets a short-lived loop in a worker thread.
-    """
-    timeout = get_config().SYNC_PUBLISH_TIMEOUT
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is None:
-        home = fanout.home_loop()
-        if home is not None:
-            return asyncio.run_coroutine_threadsafe(fn(*args), home).result(timeout)
-        return async_to_sync(fn)(*args)
-
-    async def in_fresh_loop() -> T:
-        try:
-            return await fn(*args)
-        finally:
-            await history.get_store().close()
-
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="inngest-rt") as pool:
-        return pool.submit(asyncio.run, in_fresh_loop()).result(timeout)
+    return _deliver_sync(_envelope(message)).to_dict()
 
 
 async def publish_stream(ref: TopicRef, chunks: AsyncIterable[str] | Iterable[str]) -> str:
@@ -209,12 +191,12 @@ def publish_stream_sync(ref: TopicRef, chunks: Iterable[str]) -> str:
 
 def _stream_now_sync(ref: TopicRef, chunks: Iterable[str]) -> str:
     stream_id = uuid.uuid4().hex
-    run_blocking(_deliver, _envelope(_raw(ref, stream_id), "datastream-start", stream_id))
+    _deliver_sync(_envelope(_raw(ref, stream_id), "datastream-start", stream_id))
     try:
         for chunk in chunks:
-            run_blocking(_deliver, _envelope(_chunk(ref, chunk), "chunk", stream_id))
+            _deliver_sync(_envelope(_chunk(ref, chunk), "chunk", stream_id))
     finally:
-        run_blocking(_deliver, _envelope(_raw(ref, stream_id), "datastream-end", stream_id))
+        _deliver_sync(_envelope(_raw(ref, stream_id), "datastream-end", stream_id))
     return stream_id
 
 

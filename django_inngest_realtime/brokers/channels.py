@@ -1,0 +1,288 @@
+"""The ``channels`` broker: fan-out through any Channels layer, history in the database.
+
+For teams that already run a channel layer other than Redis (RabbitMQ, PostgreSQL...).
+A publish takes the channel's next position and keeps the message in one database
+transaction (the channel's row is locked, so positions are unique and gap-free), then
+``group_send``\\ s the frame to the group of its (channel, topic). Each hub joins each
+group it uses once, on one channel of its own; history is pruned by size on every
+publish and by age every 100th publish of a channel.
+
+Each event loop gets its own instance of the layer (``channel_layers.make_backend``):
+layers such as channels_rabbitmq refuse a second loop, and channels_redis can leave a
+receive that never ends when loops share it. Synchronous publishes send through one
+background loop of this broker. So the layer must carry messages between instances:
+the in-memory layer cannot be used (system check ``E009``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime
+import hashlib
+import logging
+import threading
+import weakref
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+
+from django_inngest_realtime.brokers.base import (
+    Broker,
+    Feed,
+    Replay,
+    Sink,
+    replay_after,
+    sequence_start,
+)
+from django_inngest_realtime.conf import RealtimeConfig
+from django_inngest_realtime.envelope import Message
+
+logger = logging.getLogger("django_inngest_realtime")
+
+MESSAGE_TYPE = "realtime.message"
+#: How long a feed waits for its reader to end when closing before it lets it go.
+_CLOSE_WAIT = 2.0
+
+
+def channel_key(channel: str) -> str:
+    return hashlib.sha256(channel.encode()).hexdigest()
+
+
+class ChannelsFeed(Feed):
+    """One hub's channel on the layer, and the task reading it."""
+
+    def __init__(self, broker: ChannelsBroker, sink: Sink) -> None:
+        self.broker = broker
+        self.sink = sink
+        self.layer = broker.layer()
+        self.channel_name: str | None = None
+        self.groups: set[str] = set()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def join(self, group: str) -> None:
+        if self.channel_name is None:
+            self.channel_name = await self.layer.new_channel()
+        await self.layer.group_add(group, self.channel_name)
+        self.groups.add(group)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="inngest-realtime-layer-feed")
+
+    async def leave(self, group: str) -> None:
+        self.groups.discard(group)
+        if self.channel_name is not None:
+            with contextlib.suppress(Exception):  # the layer forgets it anyway on expiry
+                await self.layer.group_discard(group, self.channel_name)
+
+    async def _read(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("Channel layer receive failed (%s); joining again", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                with contextlib.suppress(Exception):
+                    for group in list(self.groups):
+                        await self.layer.group_add(group, self.channel_name)
+                    backoff = 0.1
+                    self.sink.resync()
+                continue
+            group = message.get("group")
+            if message.get("type") == MESSAGE_TYPE and group in self.groups:
+                self.sink.deliver(group, message["seq"], message["prev"], message["frame"])
+
+    async def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            # Whatever the layer does on cancel, closing does not wait longer than this.
+            await asyncio.wait({reader}, timeout=_CLOSE_WAIT)
+            if not reader.done():
+                logger.warning("The channel layer's receive() did not end on cancel")
+        for group in list(self.groups):
+            await self.leave(group)
+
+
+class ChannelsBroker(Broker):
+    """Fan-out through the ``default`` channel layer, history in the database."""
+
+    def __init__(self, config: RealtimeConfig, alias: str = "default") -> None:
+        super().__init__(config)
+        self.alias = alias
+        backend = channel_layers.configs.get(alias, {}).get("BACKEND", "")
+        if not backend:
+            raise ImproperlyConfigured(
+                f"The 'channels' broker needs CHANNEL_LAYERS[{alias!r}] (a layer that carries "
+                "messages between processes, such as channels_rabbitmq)."
+            )
+        if backend == "channels.layers.InMemoryChannelLayer":
+            raise ImproperlyConfigured(
+                "The 'channels' broker cannot use the in-memory channel layer (each event loop "
+                "has its own layer instance); use the 'local' broker for one process "
+                "(django_inngest_realtime.E009)."
+            )
+        self._layers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+        self._background: asyncio.AbstractEventLoop | None = None
+        self._db: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def layer(self) -> Any:
+        """This event loop's instance of the layer."""
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = channel_layers.make_backend(self.alias)
+        return layer
+
+    # History: the database.
+
+    def _append(self, message: Message) -> tuple[Message, int]:
+        from django_inngest_realtime.models import StoredChannel, StoredMessage
+
+        key = channel_key(message.channel)
+        with transaction.atomic():
+            state = StoredChannel.objects.select_for_update().filter(key=key).first()
+            if state is None:
+                start = sequence_start()
+                try:
+                    with transaction.atomic():
+                        state = StoredChannel.objects.create(
+                            key=key, channel=message.channel, start=start, seq=start
+                        )
+                except IntegrityError:  # created meanwhile by another publisher
+                    state = StoredChannel.objects.select_for_update().get(key=key)
+            state.seq += 1
+            prev = int(state.last.get(message.topic, 0))
+            state.last[message.topic] = state.seq
+            state.save(update_fields=["seq", "last"])
+            stored = message.model_copy(update={"seq": state.seq})
+            StoredMessage.objects.create(
+                key=key,
+                seq=state.seq,
+                topic=message.topic,
+                frame=stored.to_json(),
+                created_at=stored.created_at,
+            )
+            kept = StoredMessage.objects.filter(key=key)
+            kept.filter(seq__lte=state.seq - self.size).delete()
+            if state.seq % 100 == 0:
+                kept.filter(created_at__lt=self._cutoff()).delete()
+        return stored, prev
+
+    def _cutoff(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=self.ttl)
+
+    def history_sync(self, channel: str, after: int) -> Replay:
+        from django_inngest_realtime.models import StoredChannel, StoredMessage
+
+        key = channel_key(channel)
+        with transaction.atomic():
+            state = StoredChannel.objects.filter(key=key).values_list("seq", "start").first()
+            position, start = state if state is not None else (0, 0)
+            rows = StoredMessage.objects.filter(key=key, created_at__gte=self._cutoff())
+            if after <= position:  # else a position from a lost history: all kept is new
+                rows = rows.filter(seq__gt=after)
+            frames = list(rows.order_by("seq").values_list("frame", flat=True))
+        return replay_after([Message.from_json(f) for f in frames], after, position, start)
+
+    async def history(self, channel: str, after: int) -> Replay:
+        return await sync_to_async(self.history_sync)(channel, after)
+
+    def position_sync(self, channel: str) -> int:
+        from django_inngest_realtime.models import StoredChannel
+
+        seq = StoredChannel.objects.filter(key=channel_key(channel)).values_list("seq", flat=True)
+        return int(seq.first() or 0)
+
+    async def position(self, channel: str) -> int:
+        return await sync_to_async(self.position_sync)(channel)
+
+    # Fan-out: the layer.
+
+    def _hub_message(self, stored: Message, prev: int) -> dict[str, Any]:
+        return {
+            "type": MESSAGE_TYPE,
+            "group": self.group(stored.channel, stored.topic),
+            "seq": stored.seq,
+            "prev": prev,
+            "frame": stored.to_json(),
+        }
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.layer().group_send(message["group"], message)
+
+    async def publish(self, message: Message) -> Message:
+        stored, prev = await sync_to_async(self._append)(message)
+        await self._send(self._hub_message(stored, prev))
+        return stored
+
+    def publish_sync(self, message: Message) -> Message:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            stored, prev = self._append(message)
+        else:  # sync code blocking a loop: the ORM refuses to run here
+            stored, prev = self._db_thread().submit(self._append, message).result()
+        future = asyncio.run_coroutine_threadsafe(
+            self._send(self._hub_message(stored, prev)), self._background_loop()
+        )
+        future.result(self.config.SYNC_PUBLISH_TIMEOUT)
+        return stored
+
+    def _db_thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._db is None:
+                self._db = concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="inngest-realtime-db"
+                )
+            return self._db
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop synchronous publishes send through (one thread, started on first use)."""
+        with self._lock:
+            if self._background is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="inngest-realtime-publisher", daemon=True
+                ).start()
+                self._background = loop
+            return self._background
+
+    def connect(self, sink: Sink) -> Feed:
+        return ChannelsFeed(self, sink)
+
+    async def aclose(self) -> None:
+        layer = self._layers.pop(asyncio.get_running_loop(), None)
+        await _close_layer(layer)
+
+    def close(self) -> None:
+        with self._lock:
+            loop, self._background = self._background, None
+            pool, self._db = self._db, None
+        if loop is not None:
+            layer = self._layers.pop(loop, None)
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_close_layer(layer), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+
+async def _close_layer(layer: Any) -> None:
+    """Close a layer instance's connections, where the layer has a way to."""
+    for name in ("close", "close_pools"):  # channels_rabbitmq; channels_redis
+        close = getattr(layer, name, None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+            return

@@ -1,0 +1,301 @@
+"""The ``redis`` broker: history in Redis, fan-out over Redis pub/sub (Centrifugo's model).
+
+A publish is one script run (one round trip, ``EVALSHA``): it takes the channel's next
+position, keeps the frame in the channel's sorted set (trimmed by size, expiring by
+age) and ``PUBLISH``es it, its ``seq`` spliced in, on the pub/sub channel of its
+(channel, topic) group, ``<GROUP_PREFIX>:bus:<group>``. Each process's hub holds one
+pub/sub connection subscribed to the groups its subscribers use.
+
+Pub/sub reaches the processes connected at that moment; a hub whose connection drops
+reconnects, subscribes again and has its subscribers catch up from history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import logging
+import threading
+import weakref
+from typing import Any
+
+from django_inngest_realtime.brokers.base import (
+    Broker,
+    Feed,
+    Replay,
+    Sink,
+    replay_after,
+    sequence_start,
+)
+from django_inngest_realtime.brokers.selection import redis_url
+from django_inngest_realtime.conf import RealtimeConfig
+from django_inngest_realtime.envelope import Message
+
+logger = logging.getLogger("django_inngest_realtime")
+
+_APPEND_LUA = """
+redis.call('SET', KEYS[1], ARGV[4], 'NX')
+redis.call('SET', KEYS[3], ARGV[4], 'NX')
+local seq = redis.call('INCR', KEYS[1])
+local prev = redis.call('HGET', KEYS[4], ARGV[7]) or '0'
+redis.call('HSET', KEYS[4], ARGV[7], seq)
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+local size = tonumber(ARGV[2])
+local n = redis.call('ZCARD', KEYS[2])
+if n > size then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - size - 1) end
+local keep = math.max(tonumber(ARGV[3]) * 24, 86400)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], keep)
+redis.call('EXPIRE', KEYS[3], keep)
+redis.call('EXPIRE', KEYS[4], keep)
+-- Hand the frame, its seq spliced in after "id", to every process's hub, after the
+-- positions "<seq> <prev> ". (Lua numbers are doubles: '%d' writes seq whole, where '..'
+-- would write 1.7e+15.)
+local k = tonumber(ARGV[6])
+local s = string.format('%d', seq)
+local frame = string.sub(ARGV[1], 1, k) .. '"seq":' .. s .. ',' .. string.sub(ARGV[1], k + 1)
+redis.call('PUBLISH', ARGV[5], s .. ' ' .. prev .. ' ' .. frame)
+return seq
+"""
+_ID_DECODER = json.JSONDecoder()
+
+
+def retry_policy(asynchronous: bool = True) -> Any:
+    """A redis-py ``Retry``: three quick retries on connection errors and timeouts."""
+    from redis.backoff import ExponentialBackoff
+
+    if asynchronous:
+        from redis.asyncio.retry import Retry as AsyncRetry
+
+        return AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+    from redis.retry import Retry
+
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+
+
+class RedisFeed(Feed):
+    """One hub's pub/sub connection, and the task reading it."""
+
+    def __init__(self, broker: RedisBroker, sink: Sink) -> None:
+        self.broker = broker
+        self.sink = sink
+        self.groups: set[str] = set()
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._skip = len(broker.bus(""))
+
+    def _connection(self) -> Any:
+        if self._pubsub is None:
+            import redis.asyncio
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            # Reads block until a message comes: no socket timeout (redis-py 8 sets 5 s).
+            # No silent reconnect either: the reader reconnects itself and has the
+            # subscribers catch up on what the lost connection missed.
+            self._client = redis.asyncio.Redis.from_url(
+                self.broker.url,
+                socket_timeout=None,
+                socket_connect_timeout=5,
+                retry=Retry(NoBackoff(), 0),
+            )
+            self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        return self._pubsub
+
+    async def join(self, group: str) -> None:
+        await self._connection().subscribe(self.broker.bus(group))
+        self.groups.add(group)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="inngest-realtime-redis-feed")
+
+    async def leave(self, group: str) -> None:
+        self.groups.discard(group)
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):  # a lost connection has left it already
+                await self._pubsub.unsubscribe(self.broker.bus(group))
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                raw = await self._connection().get_message(
+                    ignore_subscribe_messages=True, timeout=None
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("Lost the Redis pub/sub connection (%s); reconnecting", exc)
+                await self._reconnect()
+                continue
+            if raw is None or raw.get("type") != "message":
+                continue
+            seq, prev, frame = raw["data"].decode().split(" ", 2)
+            self.sink.deliver(raw["channel"].decode()[self._skip :], int(seq), int(prev), frame)
+
+    async def _reconnect(self) -> None:
+        backoff = 0.1
+        while True:
+            await self._disconnect()
+            try:
+                for group in list(self.groups):
+                    await self._connection().subscribe(self.broker.bus(group))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("Redis still unavailable (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            logger.info("Reconnected to Redis pub/sub")
+            self.sink.resync()
+            return
+
+    async def _disconnect(self) -> None:
+        pubsub, client = self._pubsub, self._client
+        self._pubsub = self._client = None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):  # the connection is already gone
+                await pubsub.aclose()
+                await client.aclose()
+
+    async def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        self.groups.clear()
+        await self._disconnect()
+
+
+class RedisBroker(Broker):
+    """History and fan-out in Redis, shared by every process."""
+
+    def __init__(self, config: RealtimeConfig, url: str | None = None) -> None:
+        super().__init__(config)
+        self.url = url or redis_url()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sync_client: Any = None
+        self._sync_script: Any = None
+        self._lock = threading.Lock()
+
+    def bus(self, group: str) -> str:
+        """The Redis pub/sub channel carrying a group's frames."""
+        return f"{self.prefix}:bus:{group}"
+
+    def _keys(self, channel: str) -> list[str]:
+        base = f"{self.prefix}:h:{{{channel}}}"
+        return [f"{base}:seq", f"{base}:msgs", f"{base}:start", f"{base}:last"]
+
+    def _script_args(self, message: Message) -> tuple[list[str], list[Any]]:
+        frame = message.to_json()
+        # The byte offset just after the leading ``"id"`` member, where ``seq`` goes.
+        _, end = _ID_DECODER.raw_decode(frame, len('{"id":'))
+        args = [
+            frame,
+            self.size,
+            max(int(self.ttl), 1),
+            sequence_start(),
+            self.bus(self.group(message.channel, message.topic)),
+            len(frame[: end + 1].encode()),
+            message.topic,
+        ]
+        return self._keys(message.channel), args
+
+    def _client(self) -> tuple[Any, Any]:
+        """This event loop's client and its registered script."""
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(loop)
+        if entry is None:
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=10, retry=retry_policy())
+            entry = self._clients[loop] = (client, client.register_script(_APPEND_LUA))
+        return entry
+
+    def _sync(self) -> tuple[Any, Any]:
+        """The client for synchronous code: one, thread-safe, for the whole process."""
+        with self._lock:
+            if self._sync_client is None:
+                import redis
+
+                self._sync_client = redis.Redis.from_url(
+                    self.url, socket_timeout=10, retry=retry_policy(asynchronous=False)
+                )
+                self._sync_script = self._sync_client.register_script(_APPEND_LUA)
+            return self._sync_client, self._sync_script
+
+    async def publish(self, message: Message) -> Message:
+        _, script = self._client()
+        keys, args = self._script_args(message)
+        seq = await script(keys=keys, args=args)
+        return message.model_copy(update={"seq": int(seq)})
+
+    def publish_sync(self, message: Message) -> Message:
+        _, script = self._sync()
+        keys, args = self._script_args(message)
+        return message.model_copy(update={"seq": int(script(keys=keys, args=args))})
+
+    def _range_after(self, after: int) -> tuple[str, str]:
+        # Only what follows ``after``: that is every kept message in all cases but one.
+        return f"({after}", "+inf"
+
+    def _replay(self, rows: list[Any], after: int, position: Any, start: Any) -> Replay:
+        cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=self.ttl)
+        kept = [
+            message
+            for raw, score in rows
+            if (message := Message.from_json(raw).model_copy(update={"seq": int(score)})).created_at
+            >= cutoff
+        ]
+        return replay_after(kept, after, int(position or 0), int(start or 0))
+
+    async def history(self, channel: str, after: int) -> Replay:
+        client, _ = self._client()
+        seq_key, msgs_key, start_key, _ = self._keys(channel)
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.get(seq_key)
+            pipe.get(start_key)
+            pipe.zrangebyscore(msgs_key, *self._range_after(after), withscores=True)
+            position, start, rows = await pipe.execute()
+        if after > int(position or 0):  # a position from a lost history: all kept is new
+            rows = await client.zrangebyscore(msgs_key, "-inf", "+inf", withscores=True)
+        return self._replay(rows, after, position, start)
+
+    def history_sync(self, channel: str, after: int) -> Replay:
+        client, _ = self._sync()
+        seq_key, msgs_key, start_key, _ = self._keys(channel)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.get(seq_key)
+            pipe.get(start_key)
+            pipe.zrangebyscore(msgs_key, *self._range_after(after), withscores=True)
+            position, start, rows = pipe.execute()
+        if after > int(position or 0):
+            rows = client.zrangebyscore(msgs_key, "-inf", "+inf", withscores=True)
+        return self._replay(rows, after, position, start)
+
+    async def position(self, channel: str) -> int:
+        client, _ = self._client()
+        return int(await client.get(self._keys(channel)[0]) or 0)
+
+    def position_sync(self, channel: str) -> int:
+        client, _ = self._sync()
+        return int(client.get(self._keys(channel)[0]) or 0)
+
+    def connect(self, sink: Sink) -> Feed:
+        return RedisFeed(self, sink)
+
+    async def aclose(self) -> None:
+        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[0].aclose()
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()

@@ -1,0 +1,39 @@
+"""WebSocket frames as bytes, and what writes them to a connection directly."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+
+def text_frame(text: str) -> bytes:
+    """The server-to-client WebSocket frame (FIN, text, unmasked) carrying ``text``."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+class FrameWriter(Protocol):
+    """Writes whole WebSocket frames to one connection, bypassing its consumer."""
+
+    #: True while the connection cannot take more (its send buffer is full, or it is gone).
+    paused: bool
+
+    def write(self, data: bytes) -> bool:
+        """Write one frame; False when it cannot be written now (the caller queues it)."""
+
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when writing can resume after a pause."""
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        """Stop calling ``wake``."""
+
+    def close(self) -> None:
+        """Stop writing; the connection is the consumer's again."""
