@@ -12,6 +12,11 @@ from django.core.asgi import get_asgi_application
 
 django_asgi_app = ASGIStaticFilesHandler(get_asgi_application())
 
+from django.urls import path  # noqa: E402
+
+from demo_project.demo.chat import ChatConsumer  # noqa: E402
 from django_inngest_realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})
+# The realtime route, plus a consumer of the project's own (a chat room).
+websocket = websocket_application([path("ws/chat/<str:room>", ChatConsumer.as_asgi())])
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket})

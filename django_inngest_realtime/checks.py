@@ -8,11 +8,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
-REDIS_LAYERS = (
-    "channels_redis.core.RedisChannelLayer",
-    "channels_redis.pubsub.RedisPubSubChannelLayer",
-)
+from django_inngest_realtime.brokers.selection import IN_MEMORY_LAYER, REDIS_LAYERS
 
 
 @register(Tags.compatibility)
@@ -68,7 +64,73 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if backend in REDIS_LAYERS:
             errors.extend(_check_redis_hosts(default.get("CONFIG", {})))
     errors.extend(_check_inngest_client())
+    errors.extend(_check_broker())
     return errors
+
+
+def _check_broker() -> list[CheckMessage]:
+    """The broker against the channel layer: every mix that would lose messages."""
+    from django_inngest_realtime.brokers import build_broker, redis_url
+    from django_inngest_realtime.brokers.selection import broker_name, default_layer
+
+    try:
+        name = broker_name()
+        backend = default_layer().get("BACKEND", "")
+    except ImproperlyConfigured:
+        return []  # E004 says what is wrong with the settings
+    if name == "local" and backend and backend != IN_MEMORY_LAYER:
+        return [
+            Warning(
+                f"BROKER is 'local' but the channel layer ({backend}) reaches other processes: "
+                "each process keeps its own history and sequence, so a client that resumes "
+                "on another process gets a gap, and publishes never reach other processes.",
+                hint="Leave BROKER unset (it follows the channel layer), or set it to 'redis' "
+                "or 'channels' (docs/scaling.md). Silence this if you run one process.",
+                id="django_inngest_realtime.W003",
+            )
+        ]
+    if name == "channels" and backend == IN_MEMORY_LAYER:
+        return [
+            Error(
+                "BROKER is 'channels' but the channel layer is the in-memory one, which cannot "
+                "carry messages between event loops or processes.",
+                hint="Use the 'local' broker for one process (leave BROKER unset), or a channel "
+                "layer that reaches other processes (docs/scaling.md).",
+                id="django_inngest_realtime.E009",
+            )
+        ]
+    try:
+        build_broker()
+    except (ImproperlyConfigured, ImportError, TypeError, ValueError) as exc:
+        return [
+            Error(
+                f"INNGEST_REALTIME['BROKER'] = {name!r} cannot be used: {exc}",
+                hint="Use 'local', 'redis', 'channels' or the dotted path of a "
+                "django_inngest_realtime.brokers.base.Broker subclass.",
+                id="django_inngest_realtime.E008",
+            )
+        ]
+    if name == "redis":
+        return _check_redis_reachable(redis_url())
+    return []
+
+
+def _check_redis_reachable(url: str) -> list[CheckMessage]:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except Exception as exc:
+        return [
+            Warning(
+                f"The redis broker cannot reach Redis at {url}: {exc}. Publishing and "
+                "subscribing fail until it answers.",
+                hint="Start Redis, or set INNGEST_REALTIME['REDIS_URL'] (by default the "
+                "channels_redis layer's first host).",
+                id="django_inngest_realtime.W004",
+            )
+        ]
+    return []
 
 
 def _check_inngest_client() -> list[CheckMessage]:

@@ -6,9 +6,10 @@ at the root of the host that ``apiBaseUrl`` names.
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import path
 
 from django_inngest_realtime import views
+from django_inngest_realtime.confirmations import views as confirmation_views
 
 app_name = "django_inngest_realtime"
 
@@ -16,5 +17,10 @@ urlpatterns = [
     path("v1/realtime/sse", views.sse, name="sse"),
     path("v1/realtime/token", views.token_refresh, name="token"),
     path("v1/realtime/render", views.render_item, name="render"),
-    path("confirmations/", include("django_inngest_realtime.confirmations.urls")),
+    path("confirmations/<uuid:token>/", confirmation_views.detail, name="confirmation"),
+    path(
+        "confirmations/<uuid:token>/decide",
+        confirmation_views.decide_api,
+        name="confirmation-decide",
+    ),
 ]

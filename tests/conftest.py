@@ -10,10 +10,13 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
-from django_inngest_realtime.brokers import reset_broker
+from django_inngest_realtime.brokers import get_broker, reset_broker
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests import channels  # noqa: F401  (registers the channels every test uses)
+from tests.helpers import realtime_settings
+
+pytest_plugins = ["django_inngest_realtime.testing.pytest_plugin"]
 
 
 def pytest_report_header() -> str:
@@ -36,20 +39,57 @@ def _fresh_state() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
+def child_env() -> dict[str, str]:
+    """What a child process needs to share this test run's settings, broker and database."""
+    from django.db import connection
+
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    if connection.vendor == "postgresql":  # the test database pytest-django made
+        env["TEST_PG_NAME"] = str(connection.settings_dict["NAME"])
+    broker = settings.INNGEST_REALTIME.get("BROKER")
+    if broker:
+        env["TEST_BROKER"] = broker
+    return env
+
+
+CONFIG = getattr(settings, "CONFIG", "embedded")
+AVAILABLE = {
+    "embedded": ["local"],
+    "scaled": ["local", "redis", "channels"],
+    "channels": ["local", "channels"],
+}[CONFIG]
+BROKERS = [
+    pytest.param(name, marks=[] if name in AVAILABLE else [pytest.mark.skip(reason=why)])
+    for name, why in [
+        ("local", ""),
+        ("redis", "needs Redis (INNGEST_REALTIME_TEST_CONFIG=scaled)"),
+        ("channels", "needs a cross-process channel layer (scaled or channels configuration)"),
+    ]
+]
+
+
+@pytest.fixture(params=BROKERS)
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    with realtime_settings(BROKER=request.param):
+        assert type(get_broker()).__module__.endswith(request.param)
+        yield request.param
+        await get_broker().aclose()  # what this test's loop holds (its layer instance)
+
+
 def start_server(
     tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
 ) -> DaphneServer:
     """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder."""
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     return DaphneServer(
-        "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
-        log_path=str(log),
+        "tests.asgi:application", env={**child_env(), **(env or {})}, log_path=str(log)
     ).start()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None
+) -> Iterator[DaphneServer]:
     srv = start_server(tmp_path_factory)
     yield srv
     srv.stop()

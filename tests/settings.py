@@ -1,8 +1,9 @@
-"""Test settings. ``INNGEST_REALTIME_TEST_CONFIG=scaled`` selects PostgreSQL + channels_redis.
+"""Test settings, in three configurations chosen by ``INNGEST_REALTIME_TEST_CONFIG``.
 
-The embedded configuration (the default) needs no services: SQLite and the
-in-memory channel layer. The scaled one reads ``TEST_DATABASE_URL``-style parts from
-``TEST_PG_*`` and ``TEST_REDIS_URL`` (defaults: the local services).
+The embedded configuration (the default) needs no services: SQLite and the in-memory
+channel layer. ``scaled`` is PostgreSQL + channels_redis; ``channels`` is PostgreSQL +
+channels_rabbitmq. They read ``TEST_PG_*``, ``TEST_REDIS_URL`` and ``TEST_RABBITMQ_URL``
+(defaults: the local services).
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from typing import Any
 
 from django_inngest_realtime.scaling import redis_channel_layer
 
-SCALED = os.environ.get("INNGEST_REALTIME_TEST_CONFIG", "embedded") == "scaled"
+#: embedded (SQLite, in-memory layer: the local broker), scaled (PostgreSQL, channels_redis:
+#: the redis broker) or channels (PostgreSQL, channels_rabbitmq: the channels broker).
+CONFIG = os.environ.get("INNGEST_REALTIME_TEST_CONFIG", "embedded")
+SCALED = CONFIG == "scaled"
+#: Whether publishes reach other processes (the local broker's do not).
+CROSS_PROCESS = CONFIG != "embedded"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = True
@@ -32,6 +39,8 @@ INSTALLED_APPS = [
     "channels",
     "django_inngest_realtime",
 ]
+if os.environ.get("TEST_WITHOUT_DAPHNE") == "1":  # as under uvicorn or hypercorn
+    INSTALLED_APPS.remove("daphne")
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -57,7 +66,7 @@ TEMPLATES = [
 # Each run gets its own prefix so runs sharing one Redis never see each other's messages.
 PREFIX = os.environ.setdefault("INNGEST_REALTIME_TEST_PREFIX", f"irt{os.getpid()}")
 
-if SCALED:
+if CONFIG in ("scaled", "channels"):
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -69,21 +78,35 @@ if SCALED:
             "TEST": {"NAME": f"test_{PREFIX}"},
         }
     }
-    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
-    INNGEST_REALTIME: dict[str, Any] = {
-        "BROKER": "redis",
-        "REDIS_URL": REDIS_URL,
-        "GROUP_PREFIX": PREFIX,
-    }
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+if CONFIG == "scaled":
+    # No BROKER: a channels_redis layer gives the redis broker, on the layer's Redis.
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}
+elif CONFIG == "channels":
+    # A layer that is not channels_redis: the channels broker, history in PostgreSQL.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer",
+            "CONFIG": {
+                "host": RABBITMQ_URL,
+                "local_capacity": 10_000,
+                "remote_capacity": 10_000,
+                "groups_exchange": f"{PREFIX}-groups",
+            },
+        }
+    }
+else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000},
         }
     }
-    INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
+INNGEST_REALTIME: dict[str, Any] = {"GROUP_PREFIX": PREFIX}
+# A child process of a test runs on the broker its parent test uses.
+if os.environ.get("TEST_BROKER"):
+    INNGEST_REALTIME["BROKER"] = os.environ["TEST_BROKER"]
 # Live-server tests may shorten token lifetimes for the child server.
 if os.environ.get("TEST_TOKEN_TTL"):
     INNGEST_REALTIME["TOKEN_TTL"] = int(os.environ["TEST_TOKEN_TTL"])

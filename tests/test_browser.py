@@ -20,7 +20,7 @@ async def open_widgets(browser: Any, server: DaphneServer, name: str) -> Any:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors
     await page.goto(f"{server.url}/widgets/{name}")
-    await page.wait_for_selector("#feed [data-state='open']", timeout=15_000)
+    await page.wait_for_selector("#feed [data-state='live']", timeout=15_000)
     return page
 
 
@@ -106,7 +106,7 @@ async def test_sse_fallback_when_websockets_are_unavailable(
     page = await browser.new_page()
     await page.add_init_script("delete window.WebSocket;")
     await page.goto(f"{server.url}/widgets/b5")
-    await page.wait_for_selector("#feed [data-state='open']", timeout=15_000)
+    await page.wait_for_selector("#feed [data-state='live']", timeout=15_000)
     await post_publish(server, "live:b5", ["over SSE"])
     await page.wait_for_function(
         "document.querySelectorAll('#feed li').length === 1", timeout=10_000

@@ -53,7 +53,21 @@ def test_e004_bad_setting() -> None:
 
 def test_every_id_is_documented() -> None:
     text = open("docs/checks.md").read()
-    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "W001", "W002"):
+    for check_id in (
+        "E001",
+        "E002",
+        "E003",
+        "E004",
+        "E005",
+        "E006",
+        "E007",
+        "E008",
+        "E009",
+        "W001",
+        "W002",
+        "W003",
+        "W004",
+    ):
         assert f"django_inngest_realtime.{check_id}" in text
 
 
@@ -94,3 +108,51 @@ def test_forwarding_without_a_client_is_an_error() -> None:
     assert ids_for({"FORWARD_TO_INNGEST": True}) == {"django_inngest_realtime.E007"}
     assert ids_for({"FORWARD_TO_INNGEST": False}) == set()
     assert ids_for({}) == set()
+
+
+RABBIT = {"default": {"BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer"}}
+
+
+def test_broker_follows_the_channel_layer_by_default() -> None:
+    from django_inngest_realtime.brokers import broker_name, redis_url
+
+    cases = [
+        (MEMORY, "local"),
+        ({}, "local"),
+        ({"default": redis_channel_layer("redis://10.0.0.5:6380/2")}, "redis"),
+        (RABBIT, "channels"),
+    ]
+    for layers, expected in cases:
+        with override_settings(CHANNEL_LAYERS=layers, INNGEST_REALTIME={}):
+            assert broker_name() == expected
+    with override_settings(
+        CHANNEL_LAYERS={"default": redis_channel_layer("redis://10.0.0.5:6380/2")},
+        INNGEST_REALTIME={},
+    ):
+        assert redis_url() == "redis://10.0.0.5:6380/2"  # the layer's own Redis
+    with override_settings(CHANNEL_LAYERS=MEMORY, INNGEST_REALTIME={"REDIS_URL": "redis://x/1"}):
+        assert redis_url() == "redis://x/1"
+
+
+def test_w003_local_broker_with_a_cross_process_layer() -> None:
+    with override_settings(CHANNEL_LAYERS=RABBIT, INNGEST_REALTIME={"BROKER": "local"}):
+        assert "django_inngest_realtime.W003" in ids()
+    with override_settings(CHANNEL_LAYERS=MEMORY, INNGEST_REALTIME={"BROKER": "local"}):
+        assert "django_inngest_realtime.W003" not in ids()
+
+
+def test_e009_channels_broker_on_the_in_memory_layer() -> None:
+    with override_settings(CHANNEL_LAYERS=MEMORY, INNGEST_REALTIME={"BROKER": "channels"}):
+        assert "django_inngest_realtime.E009" in ids()
+
+
+def test_e008_broker_that_cannot_be_built() -> None:
+    for name in ("no.such.Broker", "django_inngest_realtime.conf.RealtimeConfig"):
+        with override_settings(CHANNEL_LAYERS=MEMORY, INNGEST_REALTIME={"BROKER": name}):
+            assert "django_inngest_realtime.E008" in ids()
+
+
+def test_w004_redis_broker_without_redis() -> None:
+    unreachable = {"BROKER": "redis", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    with override_settings(CHANNEL_LAYERS=MEMORY, INNGEST_REALTIME=unreachable):
+        assert "django_inngest_realtime.W004" in ids()

@@ -97,7 +97,7 @@ async def test_like_counters_update_in_every_window(demo: Demo, browser: Any) ->
     first, second = await browser.new_page(), await browser.new_page()
     for page in (first, second):
         await page.goto(f"{demo.url}/posts/")
-        await page.wait_for_selector("[data-post='1'] [data-state='open']", timeout=15_000)
+        await page.wait_for_selector("[data-post='1'] [data-state='live']", timeout=15_000)
     counter = "[data-post='1'] .inngest-realtime-text"
     before = int(await second.locator(counter).text_content() or "0")
     await first.locator("[data-post='1'] button").click()
@@ -141,7 +141,7 @@ async def logged_in_page(browser: Any, demo: Demo) -> Any:
     await page.click("input[type=submit]")
     await page.wait_for_url(f"{demo.url}/approvals/")
     await page.wait_for_selector(
-        ".inngest-realtime-confirmations [data-state='open']", timeout=15_000
+        ".inngest-realtime-confirmations [data-state='live']", timeout=15_000
     )
     return page
 

@@ -15,8 +15,9 @@ from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.conftest import post_publish, start_server
 
-scaled_only = pytest.mark.skipif(
-    not getattr(settings, "SCALED", False), reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled"
+cross_process_only = pytest.mark.skipif(
+    not getattr(settings, "CROSS_PROCESS", False),
+    reason="needs a cross-process broker (INNGEST_REALTIME_TEST_CONFIG=scaled or channels)",
 )
 
 
@@ -120,7 +121,7 @@ async def test_thousand_clients_connect_at_once(server: DaphneServer) -> None:
         await asyncio.gather(*(s.close() for s in sockets if not isinstance(s, BaseException)))
 
 
-@scaled_only
+@cross_process_only
 async def test_resume_across_two_servers_after_a_crash(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

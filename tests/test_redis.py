@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 
-from django_inngest_realtime import channel, publish, subscribe, topic
+from django_inngest_realtime import publish, subscribe
 from django_inngest_realtime.brokers import get_broker
+from tests.helpers import cross, run_publisher
 
 pytestmark = pytest.mark.skipif(
     not getattr(settings, "SCALED", False), reason="needs INNGEST_REALTIME_TEST_CONFIG=scaled"
 )
-
-cross = channel("r-cross:{id}").add_topic(topic("logs").type(str))
-
-PUBLISHER = """
-import django, sys
-django.setup()
-from django_inngest_realtime import channel, topic, publish_sync
-cross = channel("r-cross:{id}").add_topic(topic("logs").type(str))
-for i in range(int(sys.argv[2])):
-    publish_sync(cross(sys.argv[1]).logs(f"m{i}"))
-"""
-
-
-def run_publisher(channel_id: str, count: int) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    subprocess.run(
-        [sys.executable, "-c", PUBLISHER, channel_id, str(count)], check=True, env=env, timeout=60
-    )
 
 
 async def test_publisher_in_another_process_reaches_subscriber() -> None:

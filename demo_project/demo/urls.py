@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from demo_project.demo import views
+from demo_project.demo import chat, views
 
 app_name = "demo"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("approvals/start", views.approvals_start, name="approvals-start"),
     path("story/", views.story_page, name="story"),
     path("story/start", views.story_start, name="story-start"),
+    path("chat/", chat.chat_page, name="chat"),
+    path("chat/<str:room>/", chat.chat_page, name="chat-room"),
 ]

@@ -61,4 +61,12 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 setting_changed.connect(_settings_changed, dispatch_uid="django_inngest_realtime.brokers")
 
-__all__ = ["BROKERS", "Broker", "broker_name", "get_broker", "redis_url", "reset_broker"]
+__all__ = [
+    "BROKERS",
+    "Broker",
+    "broker_name",
+    "build_broker",
+    "get_broker",
+    "redis_url",
+    "reset_broker",
+]

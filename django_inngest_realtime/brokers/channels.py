@@ -24,12 +24,12 @@ import hashlib
 import logging
 import threading
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 
 from django_inngest_realtime.brokers.base import (
     Broker,
@@ -44,6 +44,7 @@ from django_inngest_realtime.envelope import Message
 
 logger = logging.getLogger("django_inngest_realtime")
 
+T = TypeVar("T")
 MESSAGE_TYPE = "realtime.message"
 #: How long a feed waits for its reader to end when closing before it lets it go.
 _CLOSE_WAIT = 2.0
@@ -196,7 +197,7 @@ class ChannelsBroker(Broker):
         return replay_after([Message.from_json(f) for f in frames], after, position, start)
 
     async def history(self, channel: str, after: int) -> Replay:
-        return await sync_to_async(self.history_sync)(channel, after)
+        return await self._in_db_thread(self.history_sync, channel, after)
 
     def position_sync(self, channel: str) -> int:
         from django_inngest_realtime.models import StoredChannel
@@ -205,7 +206,7 @@ class ChannelsBroker(Broker):
         return int(seq.first() or 0)
 
     async def position(self, channel: str) -> int:
-        return await sync_to_async(self.position_sync)(channel)
+        return await self._in_db_thread(self.position_sync, channel)
 
     # Fan-out: the layer.
 
@@ -222,7 +223,7 @@ class ChannelsBroker(Broker):
         await self.layer().group_send(message["group"], message)
 
     async def publish(self, message: Message) -> Message:
-        stored, prev = await sync_to_async(self._append)(message)
+        stored, prev = await self._in_db_thread(self._append, message)
         await self._send(self._hub_message(stored, prev))
         return stored
 
@@ -240,6 +241,8 @@ class ChannelsBroker(Broker):
         return stored
 
     def _db_thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The thread this broker's database work runs in, from async code and from sync code
+        blocking a loop: one connection, closed with the broker."""
         with self._lock:
             if self._db is None:
                 self._db = concurrent.futures.ThreadPoolExecutor(
@@ -247,13 +250,19 @@ class ChannelsBroker(Broker):
                 )
             return self._db
 
+    async def _in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread(), fn, *args)
+
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         """The loop synchronous publishes send through (one thread, started on first use)."""
         with self._lock:
             if self._background is None:
                 loop = asyncio.new_event_loop()
                 threading.Thread(
-                    target=loop.run_forever, name="inngest-realtime-publisher", daemon=True
+                    target=_run_until_stopped,
+                    args=(loop,),
+                    name="inngest-realtime-publisher",
+                    daemon=True,
                 ).start()
                 self._background = loop
             return self._background
@@ -275,14 +284,23 @@ class ChannelsBroker(Broker):
                 asyncio.run_coroutine_threadsafe(_close_layer(layer), loop).result(5)
             loop.call_soon_threadsafe(loop.stop)
         if pool is not None:
+            with contextlib.suppress(Exception):
+                pool.submit(connections.close_all).result(5)
             pool.shutdown(wait=False)
 
 
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 async def _close_layer(layer: Any) -> None:
-    """Close a layer instance's connections, where the layer has a way to."""
-    for name in ("close", "close_pools"):  # channels_rabbitmq; channels_redis
-        close = getattr(layer, name, None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                await close()
-            return
+    """Close a layer instance's connection, where the layer has a way to (channels_rabbitmq's
+    ``close``; channels_redis closes its per-loop pools itself when the loop closes)."""
+    close = getattr(layer, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()

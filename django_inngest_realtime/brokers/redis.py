@@ -60,6 +60,8 @@ redis.call('PUBLISH', ARGV[5], s .. ' ' .. prev .. ' ' .. frame)
 return seq
 """
 _ID_DECODER = json.JSONDecoder()
+#: Connections to Redis one event loop (or the synchronous client) uses at most.
+POOL_SIZE = 50
 
 
 def retry_policy(asynchronous: bool = True) -> Any:
@@ -213,7 +215,16 @@ class RedisBroker(Broker):
         if entry is None:
             import redis.asyncio
 
-            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=10, retry=retry_policy())
+            # A blocking pool: a burst of subscribers waits for a connection instead of
+            # failing with "Too many connections" (redis-py's default pool fails fast).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=POOL_SIZE,
+                timeout=10,
+                socket_timeout=10,
+                retry=retry_policy(),
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
             entry = self._clients[loop] = (client, client.register_script(_APPEND_LUA))
         return entry
 
@@ -223,9 +234,14 @@ class RedisBroker(Broker):
             if self._sync_client is None:
                 import redis
 
-                self._sync_client = redis.Redis.from_url(
-                    self.url, socket_timeout=10, retry=retry_policy(asynchronous=False)
+                pool = redis.BlockingConnectionPool.from_url(
+                    self.url,
+                    max_connections=POOL_SIZE,
+                    timeout=10,
+                    socket_timeout=10,
+                    retry=retry_policy(asynchronous=False),
                 )
+                self._sync_client = redis.Redis(connection_pool=pool)
                 self._sync_script = self._sync_client.register_script(_APPEND_LUA)
             return self._sync_client, self._sync_script
 
@@ -292,10 +308,11 @@ class RedisBroker(Broker):
     async def aclose(self) -> None:
         entry = self._clients.pop(asyncio.get_running_loop(), None)
         if entry is not None:
-            await entry[0].aclose()
+            await entry[0].aclose(close_connection_pool=True)
 
     def close(self) -> None:
         with self._lock:
             client, self._sync_client = self._sync_client, None
         if client is not None:
             client.close()
+            client.connection_pool.disconnect()

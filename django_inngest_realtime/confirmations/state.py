@@ -19,10 +19,8 @@ logger = logging.getLogger("django_inngest_realtime.confirmations")
 Status = Confirmation.Status
 #: Statuses a person's decision leads to.
 DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED})
-URL_NAMES = (
-    "django_inngest_realtime:django_inngest_realtime_confirmations:detail",
-    "django_inngest_realtime_confirmations:detail",
-)
+#: The confirmation page, in the app's one URL namespace (``django_inngest_realtime.urls``).
+URL_NAME = "django_inngest_realtime:confirmation"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,13 +99,11 @@ def decision_of(confirmation: Confirmation) -> Decision | None:
 
 
 def confirmation_url(confirmation: Confirmation) -> str | None:
-    """The confirmation page's path, when the confirmation URLs are installed."""
-    for name in URL_NAMES:
-        try:
-            return reverse(name, args=[confirmation.token])
-        except NoReverseMatch:
-            continue
-    return None
+    """The confirmation page's path, when the app's URLs are installed."""
+    try:
+        return reverse(URL_NAME, args=[confirmation.token])
+    except NoReverseMatch:
+        return None
 
 
 def payload(confirmation: Confirmation) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """pytest fixtures for the Inngest server double.
 
-Installed with the package as a pytest plugin (a ``pytest11`` entry point), so the fixture
-is available in every project that has django-inngest-realtime. ``inngest_server`` starts
+Opt in from your top-level ``conftest.py`` with
+``pytest_plugins = ["django_inngest_realtime.testing.pytest_plugin"]`` (or ``pytest -p
+django_inngest_realtime.testing.pytest_plugin``); it is not loaded into every project
+that installs the package. ``inngest_server`` starts
 a fresh double for each test (on its own thread, so sync and async tests can use it) and
 points the Inngest SDK at it through environment variables for the test's duration.
 Override ``inngest_server_options`` to pass options (``port``, ``signing_key``,

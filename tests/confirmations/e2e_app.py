@@ -42,5 +42,5 @@ async def agent(ctx: inngest.Context) -> dict[str, Any]:
 
 urlpatterns = [
     inngest.django.serve(client, [agent]),
-    path("confirmations/", include("django_inngest_realtime.confirmations.urls")),
+    path("", include("django_inngest_realtime.urls")),
 ]

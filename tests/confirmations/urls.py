@@ -5,5 +5,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("confirmations/", include("django_inngest_realtime.confirmations.urls")),
+    path("", include("django_inngest_realtime.urls")),
 ]

@@ -11,7 +11,7 @@ import pytest
 from django_inngest_realtime.testing.daphne import DaphneServer, free_port
 from django_inngest_realtime.testing.inngest_server import InngestServerDouble
 
-# ``inngest_server`` comes from the package's pytest plugin (a pytest11 entry point).
+# ``inngest_server`` comes from the package's opt-in pytest plugin (tests/conftest.py).
 
 APP = "tests.inngest_double.asgi:application"
 SETTINGS = "tests.inngest_double.settings"

@@ -15,7 +15,8 @@
  * Events when WebSockets fail to open. Status changes and messages are also dispatched as
  * CustomEvents: `inngest-realtime:status` ({state, channel}), `inngest-realtime:message`
  * ({message}), `inngest-realtime:gap` ({channel, position}); states are `connecting`,
- * `open`, `closed` and `error`.
+ * `live`, `reconnecting`, `offline` (refused, or the server unreachable) and `closed`
+ * (closed by the caller), the vocabulary the widgets show.
  */
 (function () {
   "use strict";
@@ -190,7 +191,7 @@
     var resume = !fresh && since != null && (entry.position == null || since < entry.position);
     if (resume) entry.position = minPosition(entry.position, since);
     if (fresh || resume) this.send(entry);
-    else if (this.socket && this.socket.readyState === WebSocket.OPEN) handle.setState("open");
+    else if (this.socket && this.socket.readyState === WebSocket.OPEN) handle.setState("live");
     return handle;
   };
 
@@ -246,7 +247,7 @@
       if (message.kind === "sub" || message.kind === "error") {
         var entry = self.byId.get(message.id);
         if (!entry) return;
-        if (message.kind === "sub") entry.setState("open");
+        if (message.kind === "sub") entry.setState("live");
         else self.refused(entry, message);
         return;
       }
@@ -255,7 +256,7 @@
       });
     };
     socket.onerror = function () {
-      self.each(function (entry) { entry.setState("error"); });
+      self.each(function (entry) { entry.setState("offline"); });
     };
     socket.onclose = function () {
       if (self.socket !== socket) return;
@@ -266,10 +267,10 @@
 
   Connection.prototype.refused = function (entry, error) {
     var self = this;
-    if (error.code !== 4410 && error.code !== 4403) { entry.setState("error"); return; }
+    if (error.code !== 4410 && error.code !== 4403) { entry.setState("offline"); return; }
     entry.refresh().then(function () {
       if (self.entries.get(entry.key) === entry) self.send(entry);
-    }, function () { entry.setState("error"); });
+    }, function () { entry.setState("offline"); });
   };
 
   Connection.prototype.lost = function (failedToOpen) {
@@ -280,7 +281,7 @@
       this.each(function (entry) { self.openSSE(entry); });
       return;
     }
-    this.each(function (entry) { entry.setState("closed"); });
+    this.each(function (entry) { entry.setState("reconnecting"); });
     if (this.entries.size && !this.timer) {
       this.timer = setTimeout(function () { self.connect(); }, backoff(this.attempt++));
     }
@@ -296,14 +297,14 @@
     entry.setState("connecting");
     var source = new EventSource(url.href, {withCredentials: true});
     entry.source = source;
-    source.onopen = function () { entry.setState("open"); };
+    source.onopen = function () { entry.setState("live"); };
     source.onmessage = function (event) {
       try { entry.deliver(JSON.parse(event.data)); } catch (err) { /* not ours */ }
     };
     source.addEventListener("gap", function (event) { entry.deliver(JSON.parse(event.data)); });
     source.onerror = function () {
       if (source.readyState !== EventSource.CLOSED) { entry.setState("connecting"); return; }
-      entry.setState("error");
+      entry.setState("offline");
       // Refused (an expired token, for example): refresh, then open a new stream.
       setTimeout(function () {
         if (self.entries.get(entry.key) !== entry) return;

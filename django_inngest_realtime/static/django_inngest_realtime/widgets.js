@@ -7,9 +7,6 @@
 (function () {
   "use strict";
 
-  var STATUS_TEXT = {connecting: "connecting", open: "live", closed: "reconnecting",
-                     error: "offline"};
-
   function tokenOf(element) {
     var script = element.querySelector(":scope > script[type='application/json']");
     return JSON.parse(script.textContent);
@@ -20,7 +17,7 @@
     element.setAttribute("data-state", state);
     if (!status) return;
     status.setAttribute("data-state", state);
-    status.textContent = STATUS_TEXT[state] || state;
+    status.textContent = state;
   }
 
   function asText(data) {
