@@ -139,6 +139,20 @@ async def publisher(ctx: inngest.Context) -> str:
     return sent.id
 
 
+@inngest_client.create_function(
+    fn_id="wait-if", trigger=inngest.TriggerEvent(event="double/wait-if")
+)
+async def wait_if(ctx: inngest.Context) -> dict[str, Any]:
+    """Waits for ``double/wait-if.reply`` with the ``if`` expression the event carries."""
+    reply = await ctx.step.wait_for_event(
+        "wait-reply",
+        event="double/wait-if.reply",
+        if_exp=str(ctx.event.data["if"]),
+        timeout=datetime.timedelta(hours=1),
+    )
+    return {"reply": dict(reply.data) if reply else None}
+
+
 @csrf_exempt
 async def send_view(request: HttpRequest, name: str) -> JsonResponse:
     """Send an event from Django with the app's client (``POST`` body: the event data)."""
@@ -159,4 +173,5 @@ functions = [
     ai,
     bad_expression,
     publisher,
+    wait_if,
 ]

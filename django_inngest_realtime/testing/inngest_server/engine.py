@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from django_inngest_realtime.testing.inngest_server.calls import RunFailed
 from django_inngest_realtime.testing.inngest_server.executor import Executor
 from django_inngest_realtime.testing.inngest_server.expressions import Expression, ExpressionError
 from django_inngest_realtime.testing.inngest_server.models import (
@@ -201,9 +200,8 @@ class Engine:
                     {"event": wait.run.event, "async": event}
                 )
             except ExpressionError as exc:
-                wait.future.set_exception(
-                    RunFailed({"name": "ExpressionError", "message": str(exc)})
-                )
+                # Inngest logs "error evaluating pause expression" and keeps waiting.
+                self.error(f"run {wait.run.run_id} waiting for {wait.name!r}: {exc}")
                 continue
             if hit:
                 self._waits.remove(wait)
