@@ -153,6 +153,53 @@ async def wait_if(ctx: inngest.Context) -> dict[str, Any]:
     return {"reply": dict(reply.data) if reply else None}
 
 
+@inngest_client.create_function(
+    fn_id="finish-timeout",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/finish-timeout"),
+)
+async def finish_timeout(ctx: inngest.Context) -> str:
+    await ctx.step.run("before", lambda: "before")
+    await ctx.step.sleep("nap", datetime.timedelta(minutes=int(ctx.event.data["minutes"])))
+    return await ctx.step.run("after", lambda: "after")
+
+
+@inngest_client.create_function(
+    fn_id="on-cancelled",
+    trigger=inngest.TriggerEvent(
+        event="inngest/function.cancelled",
+        expression="event.data.function_id == 'double-app-finish-timeout'",
+    ),
+)
+async def on_cancelled(ctx: inngest.Context) -> dict[str, Any]:
+    return {"cancelled_run": ctx.event.data["run_id"], "error": ctx.event.data["error"]}
+
+
+@inngest_client.create_function(
+    fn_id="start-timeout",
+    timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/start-timeout"),
+)
+async def start_timeout(ctx: inngest.Context) -> str:
+    return await ctx.step.run("ran", lambda: "ran")
+
+
+@inngest_client.create_function(
+    fn_id="big-step", retries=0, trigger=inngest.TriggerEvent(event="double/big-step")
+)
+async def big_step(ctx: inngest.Context) -> int:
+    size = int(ctx.event.data["size"])
+    return len(await ctx.step.run("big", lambda: "x" * size))
+
+
+@inngest_client.create_function(
+    fn_id="big-output", retries=1, trigger=inngest.TriggerEvent(event="double/big-output")
+)
+async def big_output(ctx: inngest.Context) -> str:
+    return "A" * int(ctx.event.data["size"])
+
+
 @csrf_exempt
 async def send_view(request: HttpRequest, name: str) -> JsonResponse:
     """Send an event from Django with the app's client (``POST`` body: the event data)."""
@@ -174,4 +221,9 @@ functions = [
     bad_expression,
     publisher,
     wait_if,
+    finish_timeout,
+    on_cancelled,
+    start_timeout,
+    big_step,
+    big_output,
 ]
