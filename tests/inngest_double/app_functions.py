@@ -6,6 +6,7 @@ The client reads its mode and URLs from the environment the test gives Daphne
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from typing import Any
@@ -177,6 +178,40 @@ async def on_cancelled(ctx: inngest.Context) -> dict[str, Any]:
 
 
 @inngest_client.create_function(
+    fn_id="slow-step",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=1)),
+    trigger=inngest.TriggerEvent(event="double/slow-step"),
+)
+async def slow_step(ctx: inngest.Context) -> str:
+    async def slow() -> str:
+        await asyncio.sleep(1.5)  # longer than the function's finish timeout
+        return "slow"
+
+    await ctx.step.run("slow", slow)
+    return await ctx.step.run("after", lambda: "after")
+
+
+@inngest_client.create_function(
+    fn_id="parallel-timeout",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/parallel-timeout"),
+)
+async def parallel_timeout(ctx: inngest.Context) -> Any:
+    async def slow() -> str:
+        await asyncio.sleep(1.0)
+        return "slow"
+
+    return await ctx.group.parallel(
+        (
+            lambda: ctx.step.sleep("nap", datetime.timedelta(hours=1)),
+            lambda: ctx.step.run("slow", slow),
+        )
+    )
+
+
+@inngest_client.create_function(
     fn_id="start-timeout",
     timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=10)),
     trigger=inngest.TriggerEvent(event="double/start-timeout"),
@@ -222,6 +257,8 @@ functions = [
     publisher,
     wait_if,
     finish_timeout,
+    slow_step,
+    parallel_timeout,
     on_cancelled,
     start_timeout,
     big_step,

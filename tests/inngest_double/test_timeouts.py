@@ -74,6 +74,37 @@ def test_a_run_within_its_finish_timeout_completes(synced: InngestServerDouble) 
     assert not [e for e in synced.events if e["name"] == "inngest/function.cancelled"]
 
 
+def test_a_step_executing_at_the_deadline_finishes_then_the_run_is_cancelled(
+    synced: InngestServerDouble,
+) -> None:
+    """Inngest: "Step duration is unaffected by timeouts" (docs, "Cancel on timeouts"); "If
+    a step is already executing, that step finishes. The run is then marked canceled and
+    later steps do not run" (docs, "Cancellation"). The step takes 1.5 s under a 1 s finish
+    timeout: the app answers it (HTTP 206), its result is not kept, ``after`` never runs."""
+    synced.send_event("double/slow-step")
+    run = run_of(synced, "slow-step")
+    assert run.status == "Cancelled"
+    assert [call.status for call in run.calls] == [206]
+    assert run.steps == []
+
+
+def test_a_parallel_step_executing_when_another_branch_passes_the_deadline_finishes(
+    synced: InngestServerDouble,
+) -> None:
+    """Inngest: "Cancelling a function that has a currently executing step will not stop
+    the step's execution. Any actively executing steps will run to completion" (docs,
+    "Cancellation"). In a parallel group one branch sleeps an hour under a ten-minute
+    finish timeout while the other's step is executing: the run is cancelled, and the
+    executing step's request still gets its answer."""
+    synced.configure(time_scale=0.0)
+    synced.send_event("double/parallel-timeout")
+    run = run_of(synced, "parallel-timeout")
+    assert run.status == "Cancelled"
+    assert [call.status for call in run.calls] == [206, 206]  # discovery, then the step
+    assert run.calls[1].step_id != "step"
+    assert run.ops() == ["StepPlanned"]  # planned, never memoized
+
+
 def test_a_run_not_started_within_its_start_timeout_is_cancelled(
     synced: InngestServerDouble,
 ) -> None:
