@@ -6,6 +6,7 @@ The client reads its mode and URLs from the environment the test gives Daphne
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from typing import Any
@@ -139,6 +140,101 @@ async def publisher(ctx: inngest.Context) -> str:
     return sent.id
 
 
+@inngest_client.create_function(
+    fn_id="wait-if", trigger=inngest.TriggerEvent(event="double/wait-if")
+)
+async def wait_if(ctx: inngest.Context) -> dict[str, Any]:
+    """Waits for ``double/wait-if.reply`` with the ``if`` expression the event carries."""
+    reply = await ctx.step.wait_for_event(
+        "wait-reply",
+        event="double/wait-if.reply",
+        if_exp=str(ctx.event.data["if"]),
+        timeout=datetime.timedelta(hours=1),
+    )
+    return {"reply": dict(reply.data) if reply else None}
+
+
+@inngest_client.create_function(
+    fn_id="finish-timeout",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/finish-timeout"),
+)
+async def finish_timeout(ctx: inngest.Context) -> str:
+    await ctx.step.run("before", lambda: "before")
+    await ctx.step.sleep("nap", datetime.timedelta(minutes=int(ctx.event.data["minutes"])))
+    return await ctx.step.run("after", lambda: "after")
+
+
+@inngest_client.create_function(
+    fn_id="on-cancelled",
+    trigger=inngest.TriggerEvent(
+        event="inngest/function.cancelled",
+        expression="event.data.function_id == 'double-app-finish-timeout'",
+    ),
+)
+async def on_cancelled(ctx: inngest.Context) -> dict[str, Any]:
+    return {"cancelled_run": ctx.event.data["run_id"], "error": ctx.event.data["error"]}
+
+
+@inngest_client.create_function(
+    fn_id="slow-step",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=1)),
+    trigger=inngest.TriggerEvent(event="double/slow-step"),
+)
+async def slow_step(ctx: inngest.Context) -> str:
+    async def slow() -> str:
+        await asyncio.sleep(1.5)  # longer than the function's finish timeout
+        return "slow"
+
+    await ctx.step.run("slow", slow)
+    return await ctx.step.run("after", lambda: "after")
+
+
+@inngest_client.create_function(
+    fn_id="parallel-timeout",
+    retries=0,
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/parallel-timeout"),
+)
+async def parallel_timeout(ctx: inngest.Context) -> Any:
+    async def slow() -> str:
+        await asyncio.sleep(1.0)
+        return "slow"
+
+    return await ctx.group.parallel(
+        (
+            lambda: ctx.step.sleep("nap", datetime.timedelta(hours=1)),
+            lambda: ctx.step.run("slow", slow),
+        )
+    )
+
+
+@inngest_client.create_function(
+    fn_id="start-timeout",
+    timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=10)),
+    trigger=inngest.TriggerEvent(event="double/start-timeout"),
+)
+async def start_timeout(ctx: inngest.Context) -> str:
+    return await ctx.step.run("ran", lambda: "ran")
+
+
+@inngest_client.create_function(
+    fn_id="big-step", retries=0, trigger=inngest.TriggerEvent(event="double/big-step")
+)
+async def big_step(ctx: inngest.Context) -> int:
+    size = int(ctx.event.data["size"])
+    return len(await ctx.step.run("big", lambda: "x" * size))
+
+
+@inngest_client.create_function(
+    fn_id="big-output", retries=1, trigger=inngest.TriggerEvent(event="double/big-output")
+)
+async def big_output(ctx: inngest.Context) -> str:
+    return "A" * int(ctx.event.data["size"])
+
+
 @csrf_exempt
 async def send_view(request: HttpRequest, name: str) -> JsonResponse:
     """Send an event from Django with the app's client (``POST`` body: the event data)."""
@@ -159,4 +255,12 @@ functions = [
     ai,
     bad_expression,
     publisher,
+    wait_if,
+    finish_timeout,
+    slow_step,
+    parallel_timeout,
+    on_cancelled,
+    start_timeout,
+    big_step,
+    big_output,
 ]

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from django_inngest_realtime.testing.inngest_server import signing
+from django_inngest_realtime.testing.inngest_server import limits, signing
 from django_inngest_realtime.testing.inngest_server.expressions import Expression
 from django_inngest_realtime.testing.inngest_server.models import CallRecord, Run
 
@@ -40,10 +40,17 @@ class RunHost(Protocol):
     def check_response_signatures(self) -> bool: ...
     @property
     def request_timeout(self) -> float: ...
+    @property
+    def max_step_output_bytes(self) -> int: ...
+    @property
+    def max_state_bytes(self) -> int: ...
+    @property
+    def max_response_bytes(self) -> int: ...
 
     def record(self, run: Run, **changes: Any) -> None: ...
     async def timer(self, seconds: float) -> None: ...
-    async def retry_pause(self, retry_after: str | None) -> None: ...
+    def retry_seconds(self, retry_after: str | None) -> float: ...
+    async def retry_pause(self, retry_after: str | None, seconds: float) -> None: ...
     async def wait_for_event(
         self, run: Run, name: str, expression: Expression | None, timeout: float
     ) -> dict[str, Any] | None: ...
@@ -83,18 +90,44 @@ async def call_app(
     }
     if host.signing_key:
         headers["x-inngest-signature"] = signing.sign(raw_body, host.signing_key)
+    limit, signed = host.max_response_bytes, bool(host.signing_key)
     try:
-        response = await client.post(
-            url, content=raw_body, headers=headers, timeout=host.request_timeout
+        request = client.build_request(
+            "POST", url, content=raw_body, headers=headers, timeout=host.request_timeout
         )
+        response = await client.send(request, stream=True)
+        try:
+            raw = await _read(response, limit)
+        finally:
+            await response.aclose()
     except httpx.HTTPError as exc:
-        host.record(run, call=CallRecord(target, attempt, 0, bool(host.signing_key)))
+        host.record(run, call=CallRecord(target, attempt, 0, signed))
         return Reply(0, error={"name": "ConnectionError", "message": f"calling {url}: {exc!r}"})
-    return _reply(host, run, target, attempt, response)
+    if raw is None:  # Inngest reads no more than this, and fails the attempt
+        host.record(run, call=CallRecord(target, attempt, response.status_code, signed))
+        error = limits.response_too_large(response.status_code, limit)
+        return Reply(response.status_code, error=error, retriable=not _no_retry(response))
+    return _reply(host, run, target, attempt, response, raw)
 
 
-def _reply(host: RunHost, run: Run, target: str, attempt: int, response: httpx.Response) -> Reply:
-    status, raw = response.status_code, response.content
+async def _read(response: httpx.Response, limit: int) -> bytes | None:
+    """The body, or ``None`` once it passes ``limit`` bytes (the rest is not read)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _no_retry(response: httpx.Response) -> bool:
+    return str(response.headers.get("x-inngest-no-retry", "")).lower() == "true"
+
+
+def _reply(
+    host: RunHost, run: Run, target: str, attempt: int, response: httpx.Response, raw: bytes
+) -> Reply:
+    status = response.status_code
     sig_ok: bool | None = None
     problem = None
     if host.signing_key and host.check_response_signatures and status in (200, 206):
@@ -108,7 +141,7 @@ def _reply(host: RunHost, run: Run, target: str, attempt: int, response: httpx.R
         payload = json.loads(raw) if raw.strip() else None
     except ValueError:
         payload = raw.decode(errors="replace")
-    no_retry = response.headers.get("x-inngest-no-retry", "").lower() == "true"
+    no_retry = _no_retry(response)
     retry_after = response.headers.get("retry-after")
     if status == 200:
         return Reply(status, output=payload)
@@ -116,6 +149,9 @@ def _reply(host: RunHost, run: Run, target: str, attempt: int, response: httpx.R
         ops: list[Any] = payload if isinstance(payload, list) else [payload]
         if not ops or not all(isinstance(o, dict) and "op" in o and "id" in o for o in ops):
             raise double_error("BadResponse", f"HTTP 206 without opcodes: {payload!r}")
+        too_large = limits.oversized_step(ops, host.max_step_output_bytes)
+        if too_large is not None:
+            return Reply(status, error=too_large, retriable=not no_retry, retry_after=retry_after)
         return Reply(status, ops=ops, retriable=not no_retry, retry_after=retry_after)
     if isinstance(payload, dict) and "message" in payload:
         error = dict(payload)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from django_inngest_realtime.testing.inngest_server.calls import RunFailed
+from django_inngest_realtime.testing.inngest_server import limits
 from django_inngest_realtime.testing.inngest_server.executor import Executor
 from django_inngest_realtime.testing.inngest_server.expressions import Expression, ExpressionError
 from django_inngest_realtime.testing.inngest_server.models import (
@@ -27,6 +27,7 @@ from django_inngest_realtime.testing.inngest_server.timing import now_ms, second
 
 logger = logging.getLogger("django_inngest_realtime.testing.inngest_server")
 FAILED_EVENT = "inngest/function.failed"
+CANCELLED_EVENT = "inngest/function.cancelled"
 INVOKED_EVENT = "inngest/function.invoked"
 
 
@@ -37,7 +38,8 @@ class Options:
     signing_key: str | None = None
     signing_key_fallback: str | None = None
     event_key: str | None = None
-    #: Multiplies every server-side delay (sleeps, wait and invoke timeouts, Retry-After).
+    #: Multiplies every server-side delay (sleeps, wait and invoke timeouts, Retry-After,
+    #: future event ``ts``, function timeouts).
     time_scale: float = 1.0
     #: Upper bound, in seconds, of any such delay after scaling; ``None``: no bound.
     max_sleep: float | None = None
@@ -47,6 +49,10 @@ class Options:
     check_response_signatures: bool = True
     allow_unsupported_config: bool = False
     server_kind: str | None = None
+    #: Inngest's limits, in bytes: one step's output, a run's state, one reply from the app.
+    max_step_output_bytes: int = limits.MAX_STEP_OUTPUT_BYTES
+    max_state_bytes: int = limits.MAX_STATE_BYTES
+    max_response_bytes: int = limits.MAX_RESPONSE_BYTES
 
 
 @dataclasses.dataclass
@@ -96,6 +102,18 @@ class Engine:
     def request_timeout(self) -> float:
         return self.options.request_timeout
 
+    @property
+    def max_step_output_bytes(self) -> int:
+        return self.options.max_step_output_bytes
+
+    @property
+    def max_state_bytes(self) -> int:
+        return self.options.max_state_bytes
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self.options.max_response_bytes
+
     def scaled(self, seconds: float) -> float:
         value = max(0.0, seconds * self.options.time_scale)
         cap = self.options.max_sleep
@@ -104,15 +122,18 @@ class Engine:
     async def timer(self, seconds: float) -> None:
         await asyncio.sleep(self.scaled(seconds))
 
-    async def retry_pause(self, retry_after: str | None) -> None:
-        if retry_after:
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                seconds = seconds_until(retry_after)
-            await self.timer(seconds)
-        else:
-            await asyncio.sleep(self.options.retry_delay)
+    def retry_seconds(self, retry_after: str | None) -> float:
+        """The pause before a retry: what ``Retry-After`` asks for, else ``retry_delay``."""
+        if not retry_after:
+            return self.options.retry_delay
+        try:
+            return float(retry_after)
+        except ValueError:
+            return seconds_until(retry_after)
+
+    async def retry_pause(self, retry_after: str | None, seconds: float) -> None:
+        """``Retry-After`` is a server-side delay (scaled); ``retry_delay`` is real time."""
+        await (self.timer(seconds) if retry_after else asyncio.sleep(seconds))
 
     def record(self, run: Run, **changes: Any) -> None:
         with self.changed:
@@ -122,12 +143,11 @@ class Engine:
                 run.calls.append(changes.pop("call"))
             for name, value in changes.items():
                 setattr(run, name, value)
-            finished = run.finished and run.ended_at is None
-            if finished:
+            if run.finished and run.ended_at is None:
                 run.ended_at = datetime.datetime.now(datetime.UTC)
+                # Under the lock: whoever sees the run finished sees its system event too.
+                self._finished(run)
             self.changed.notify_all()
-        if finished:
-            self._finished(run)
 
     async def wait_for_event(
         self, run: Run, name: str, expression: Expression | None, timeout: float
@@ -201,9 +221,8 @@ class Engine:
                     {"event": wait.run.event, "async": event}
                 )
             except ExpressionError as exc:
-                wait.future.set_exception(
-                    RunFailed({"name": "ExpressionError", "message": str(exc)})
-                )
+                # Inngest logs "error evaluating pause expression" and keeps waiting.
+                self.error(f"run {wait.run.run_id} waiting for {wait.name!r}: {exc}")
                 continue
             if hit:
                 self._waits.remove(wait)
@@ -238,14 +257,15 @@ class Engine:
         done = self._done.pop(run.run_id, None)
         if done is not None and not done.done():
             done.set_result(run.copy())
-        if run.status == "Failed" and run.event.get("name") != FAILED_EVENT:
+        system = {"Failed": FAILED_EVENT, "Cancelled": CANCELLED_EVENT}.get(run.status)
+        if system and run.event.get("name") not in (FAILED_EVENT, CANCELLED_EVENT):
             data = {
                 "function_id": run.function_id,
                 "run_id": run.run_id,
                 "error": run.error,
                 "event": run.event,
             }
-            self.ingest([{"name": FAILED_EVENT, "data": data}])
+            self.ingest([{"name": system, "data": data}])
 
     def error(self, message: str) -> None:
         logger.error("inngest server double: %s", message)

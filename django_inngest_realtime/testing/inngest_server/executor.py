@@ -1,4 +1,5 @@
-"""Drives one function run over HTTP: call requests, opcodes, memoized state, retries."""
+"""Drives one function run over HTTP: call requests, opcodes, memoized state, retries,
+size limits and timeouts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from django_inngest_realtime.testing.inngest_server import limits
 from django_inngest_realtime.testing.inngest_server.calls import (
     Reply,
     RunFailed,
@@ -21,7 +23,17 @@ from django_inngest_realtime.testing.inngest_server.expressions import (
     compile_expression,
 )
 from django_inngest_realtime.testing.inngest_server.models import FunctionDef, Run, StepRecord
-from django_inngest_realtime.testing.inngest_server.timing import parse_duration, seconds_until
+from django_inngest_realtime.testing.inngest_server.timeouts import (
+    CANCELLED_ERROR,
+    RunCancelled,
+    RunClock,
+    queued,
+)
+from django_inngest_realtime.testing.inngest_server.timing import (
+    now_ms,
+    parse_duration,
+    seconds_until,
+)
 
 #: More call requests than this for one run means the function is not deterministic.
 MAX_CALLS_PER_RUN = 1000
@@ -39,10 +51,22 @@ class Executor:
         self.stack: list[str] = []
         self.disable_immediate_execution = False
         self.calls = 0
+        self.state = limits.StateMeter(run.event)
+        self.clock = RunClock(None)
+        #: Seconds until the event's ``ts`` when it is in the future: the run is queued.
+        self.delay = max(0.0, (int(run.event.get("ts") or 0) - now_ms()) / 1000)
+        if self.delay > 0:
+            run.status = "Queued"
 
     async def execute(self) -> None:
         try:
+            await queued(self.delay, self.fn.timeouts.start, self.host.timer)
+            self.clock = RunClock(self.fn.timeouts.finish)
+            if self.run.status == "Queued":
+                self.host.record(self.run, status="Running", started_at=_instant(0))
             output = await self._drive()
+        except RunCancelled:
+            self.host.record(self.run, status="Cancelled", error=dict(CANCELLED_ERROR))
         except RunFailed as failed:
             self.host.record(self.run, status="Failed", error=failed.error)
         except Exception as exc:
@@ -55,20 +79,20 @@ class Executor:
         attempt = 0
         while True:
             reply = await self._call(None, attempt)
-            if reply.status == 200:
-                return reply.output
             if reply.error is not None:
                 if reply.retriable and attempt + 1 < self.fn.max_attempts:
                     attempt += 1
-                    await self.host.retry_pause(reply.retry_after)
+                    await self._retry_pause(reply.retry_after)
                     continue
                 raise RunFailed(reply.error)
+            if reply.status == 200:
+                return reply.output
             first = reply.ops[0]
             if len(reply.ops) == 1 and first["op"] == "StepError" and reply.retriable:
                 if attempt + 1 < self.fn.max_attempts:
                     self._record(first, attempt=attempt, error=first.get("error"))
                     attempt += 1
-                    await self.host.retry_pause(reply.retry_after)
+                    await self._retry_pause(reply.retry_after)
                     continue
             if len(reply.ops) == 1:
                 await self._resolve(first, attempt)
@@ -98,8 +122,10 @@ class Executor:
             until = str(opts.get("duration") or op.get("name") or "")
             seconds = _parse(until, seconds_until, op, "sleep duration")
             self.host.record(self.run, sleeping_until=_instant(seconds))
-            await self.host.timer(seconds)
-            self.host.record(self.run, sleeping_until=None)
+            try:
+                await self.clock.sleep(seconds, self.host.timer)
+            finally:
+                self.host.record(self.run, sleeping_until=None)
             self._memoize(op, None)
         elif code == "WaitForEvent":
             await self._wait(op, opts)
@@ -107,9 +133,10 @@ class Executor:
             payload = opts.get("payload") or {}
             timeout = opts.get("timeout")
             limit = _parse(str(timeout), parse_duration, op, "timeout") if timeout else None
-            result = await self.host.invoke(
+            invoked = self.host.invoke(
                 self.run, str(opts.get("function_id")), payload.get("data"), limit
             )
+            result = await self.clock.wait(limit, invoked, _invoke_timed_out)
             self._memoize(op, result, data=result.get("data"), error=result.get("error"))
         else:
             failure = double_error(
@@ -132,7 +159,8 @@ class Executor:
         timeout = _parse(str(opts.get("timeout") or ""), parse_duration, op, "timeout")
         self.host.record(self.run, waiting_for={"event": name, "if": source, "timeout": timeout})
         try:
-            event = await self.host.wait_for_event(self.run, name, expression, timeout)
+            waited = self.host.wait_for_event(self.run, name, expression, timeout)
+            event = await self.clock.wait(timeout, waited, lambda matched: matched is None)
         finally:
             self.host.record(self.run, waiting_for=None)
         self._memoize(op, event, data=event, timed_out=event is None)
@@ -154,7 +182,7 @@ class Executor:
                     if result:
                         self._record(result, attempt=attempt, error=result.get("error"))
                     attempt += 1
-                    await self.host.retry_pause(reply.retry_after)
+                    await self._retry_pause(reply.retry_after)
                     continue
                 if reply.error is not None:
                     raise RunFailed(reply.error)
@@ -166,7 +194,15 @@ class Executor:
             await self._resolve(result, attempt)
             return
 
+    async def _retry_pause(self, retry_after: str | None) -> None:
+        seconds = self.host.retry_seconds(retry_after)
+        await self.clock.sleep(seconds, lambda s: self.host.retry_pause(retry_after, s))
+
     def _memoize(self, op: dict[str, Any], value: Any, **fields: Any) -> None:
+        overflow = self.state.add(value, self.host.max_state_bytes)
+        if overflow is not None:
+            self._record(op, error=overflow)
+            raise RunFailed(overflow)
         self.memo[op["id"]] = value
         self.stack.append(op["id"])
         self._record(op, **fields)
@@ -186,21 +222,38 @@ class Executor:
                 "deterministic (same steps, same ids, on every call)?",
             )
         body = self._request_body(attempt)
-        return await call_app(self.host, self.client, self.run, self.fn.url, body, step_id, attempt)
+        call = asyncio.ensure_future(
+            call_app(self.host, self.client, self.run, self.fn.url, body, step_id, attempt)
+        )
+        try:
+            reply = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            try:
+                if self.clock.cancelled:  # another branch cancelled the run: this step finishes
+                    await asyncio.wait({call})
+            finally:
+                call.cancel()
+            raise
+        self.clock.check()
+        return reply
 
     def _request_body(self, attempt: int) -> dict[str, Any]:
+        # Inngest's driver sends the memoized steps only while the run's state fits in a
+        # request (MaxSDKRequestBodySize less 1 KiB); past that the SDK fetches them from
+        # the API (``GET /v0/runs/{id}/actions``).
+        use_api = self.state.size > limits.MAX_REQUEST_BYTES - 1024
         return {
             "event": self.run.event,
             "events": [self.run.event],
-            "steps": dict(self.memo),
-            "use_api": False,
+            "steps": {} if use_api else dict(self.memo),
+            "use_api": use_api,
             "ctx": {
                 "run_id": self.run.run_id,
                 "fn_id": self.fn.id,
                 "attempt": attempt,
                 "max_attempts": self.fn.max_attempts,
                 "disable_immediate_execution": self.disable_immediate_execution,
-                "use_api": False,
+                "use_api": use_api,
                 "stack": {"stack": list(self.stack), "current": len(self.stack)},
             },
         }
@@ -217,6 +270,10 @@ def _parse(text: str, parser: Callable[[str], float], op: dict[str, Any], what: 
         raise double_error(
             "BadStepOptions", f"step {_display(op)!r} ({op['op']}): cannot read {what} {text!r}"
         ) from None
+
+
+def _invoke_timed_out(result: dict[str, Any]) -> bool:
+    return (result.get("error") or {}).get("name") == "InngestInvokeTimeoutError"
 
 
 def _instant(seconds: float) -> datetime.datetime:

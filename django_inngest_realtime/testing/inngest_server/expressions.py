@@ -1,21 +1,23 @@
 """The subset of CEL (Common Expression Language) that Inngest users write in
-``if`` expressions and trigger expressions.
+``if`` expressions and trigger expressions, evaluated as Inngest's server does
+(see :mod:`.cel`: a missing field is null, ``&&`` / ``||`` coerce non-booleans).
 
 Supported: paths on the given variables (``event.data.user.id``, ``async.data["key"]``,
 ``event.data.items[0]``), string / number / ``true`` / ``false`` / ``null`` literals,
 ``==  !=  <  <=  >  >=``, ``&&``, ``||``, ``!`` and parentheses. Anything else (function
 calls such as ``size()``, ``in``, arithmetic, macros) raises :class:`ExpressionError`
-naming the expression, never a silent match or mismatch.
+when compiled, naming the expression, never a silent match or mismatch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
+
+from django_inngest_realtime.testing.inngest_server import cel
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -27,13 +29,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_MISSING: Any = object()
-_ORDER: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
+_RELATIONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
 class ExpressionError(ValueError):
@@ -50,18 +46,28 @@ Node = Callable[[Mapping[str, Any]], Any]
 
 @dataclasses.dataclass(frozen=True)
 class Expression:
-    """A compiled expression; ``matches(event=..., async_=...)`` evaluates it."""
+    """A compiled expression: :meth:`evaluate` for conditions, :meth:`value` for its value."""
 
     source: str
     _node: Node
 
+    def value(self, variables: Mapping[str, Any]) -> Any:
+        """The expression's value, as Inngest's ``expressions.Evaluate`` returns it: an
+        unknown (missing) result is ``False``; an error value raises :class:`ExpressionError`."""
+        result = self._node(variables)
+        if result is cel.UNKNOWN:
+            return False
+        if isinstance(result, cel.Error):
+            raise ExpressionError(self.source, result.reason)
+        return result
+
     def evaluate(self, variables: Mapping[str, Any]) -> bool:
-        value = self._node(variables)
-        if not isinstance(value, bool):
-            if value is _MISSING:
-                return False
-            raise ExpressionError(self.source, f"evaluates to {value!r}, not a boolean")
-        return value
+        """Whether the condition holds; a result that is not a boolean raises
+        :class:`ExpressionError` (Inngest then does not match, and logs why)."""
+        result = self.value(variables)
+        if not isinstance(result, bool):
+            raise ExpressionError(self.source, f"evaluates to {result!r}, not a boolean")
+        return result
 
 
 def compile_expression(source: str, variables: tuple[str, ...] = ("event", "async")) -> Expression:
@@ -108,31 +114,30 @@ class _Parser:
         left = self.parse_and()
         while self.peek()[1] == "||":
             self.take()
-            left = _or(left, self.parse_and())
+            left = _logical("||", left, self.parse_and())
         return left
 
     def parse_and(self) -> Node:
-        left = self.parse_unary()
+        left = self.parse_relation()
         while self.peek()[1] == "&&":
             self.take()
-            left = _and(left, self.parse_unary())
+            left = _logical("&&", left, self.parse_relation())
+        return left
+
+    def parse_relation(self) -> Node:
+        left = self.parse_unary()
+        while (op := self.peek()[1]) in _RELATIONS:
+            self.take()
+            left = _compare(op, left, self.parse_unary())
         return left
 
     def parse_unary(self) -> Node:
+        """``!`` binds tighter than the relations, as in CEL: ``!a == b`` is ``(!a) == b``."""
         if self.peek()[1] == "!":
             self.take()
             inner = self.parse_unary()
-            return lambda v: (not r) if isinstance(r := inner(v), bool) else False
-        return self.parse_comparison()
-
-    def parse_comparison(self) -> Node:
-        left = self.parse_primary()
-        op = self.peek()[1]
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            self.take()
-            right = self.parse_primary()
-            return _compare(self.source, op, left, right)
-        return left
+            return lambda v: cel.negate(inner(v))
+        return self.parse_primary()
 
     def parse_primary(self) -> Node:
         kind, text = self.take()
@@ -176,7 +181,7 @@ class _Parser:
                 self.take("]")
         if self.peek()[1] == "(":
             self.fail("function calls are not supported")
-        return lambda v: _lookup(v.get(root, _MISSING), keys)
+        return lambda v: cel.lookup(v.get(root, cel.UNKNOWN), keys)
 
 
 def _string(source: str, token: str) -> str:
@@ -189,40 +194,10 @@ def _string(source: str, token: str) -> str:
         raise ExpressionError(source, f"bad string literal {token}") from None
 
 
-def _lookup(value: Any, keys: list[str | int]) -> Any:
-    for key in keys:
-        if isinstance(key, int) and isinstance(value, list) and 0 <= key < len(value):
-            value = value[key]
-        elif isinstance(key, str) and isinstance(value, Mapping) and key in value:
-            value = value[key]
-        else:
-            return _MISSING
-    return value
+def _logical(op: str, left: Node, right: Node) -> Node:
+    # Inngest evaluates exhaustively: both sides, then the truthy rule picks one.
+    return lambda v: cel.logical(op, left(v), right(v))
 
 
-def _and(left: Node, right: Node) -> Node:
-    return lambda v: left(v) is True and right(v) is True
-
-
-def _or(left: Node, right: Node) -> Node:
-    return lambda v: left(v) is True or right(v) is True
-
-
-def _compare(source: str, op: str, left: Node, right: Node) -> Node:
-    def evaluate(v: Mapping[str, Any]) -> bool:
-        a, b = left(v), right(v)
-        if a is _MISSING or b is _MISSING:
-            return False  # CEL: no such key is an error, and an error never matches
-        if op in ("==", "!="):
-            same = type(a) is type(b) or (_is_number(a) and _is_number(b))
-            equal = same and a == b
-            return equal if op == "==" else not equal
-        if not ((_is_number(a) and _is_number(b)) or (type(a) is str and type(b) is str)):
-            raise ExpressionError(source, f"cannot compare {a!r} {op} {b!r}")
-        return bool(_ORDER[op](a, b))
-
-    return evaluate
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _compare(op: str, left: Node, right: Node) -> Node:
+    return lambda v: cel.compare(op, left(v), right(v))

@@ -11,15 +11,18 @@ from django_inngest_realtime.testing.inngest_server.expressions import (
     Expression,
     compile_expression,
 )
+from django_inngest_realtime.testing.inngest_server.timeouts import Timeouts
 
 #: Inngest's default when a function does not set ``retries``: 4 retries, 5 attempts.
 DEFAULT_RETRIES = 4
 #: Function options that change which runs happen or which events they see: refused.
 REFUSED_CONFIG = ("batchEvents", "debounce", "cancel", "rateLimit", "idempotency", "singleton")
 #: Function options that only limit how fast runs go: accepted and ignored.
-IGNORED_CONFIG = ("concurrency", "throttle", "priority", "timeouts")
+IGNORED_CONFIG = ("concurrency", "throttle", "priority")
 
-RunStatus = Literal["Running", "Completed", "Failed"]
+#: ``Queued`` only while a run waits for its event's future ``ts``.
+RunStatus = Literal["Queued", "Running", "Completed", "Failed", "Cancelled"]
+FINISHED: tuple[RunStatus, ...] = ("Completed", "Failed", "Cancelled")
 
 
 class RegistrationError(ValueError):
@@ -40,7 +43,8 @@ class Trigger:
 
 @dataclasses.dataclass(frozen=True)
 class FunctionDef:
-    """A synced function: its composite id, where to call it, its triggers and retries."""
+    """A synced function: its composite id, where to call it, its triggers, retries and
+    ``timeouts``."""
 
     id: str
     name: str
@@ -50,6 +54,7 @@ class FunctionDef:
     app_url: str
     config: dict[str, Any]
     ignored_config: tuple[str, ...] = ()
+    timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
 
     @property
     def max_attempts(self) -> int:
@@ -82,6 +87,10 @@ class FunctionDef:
                     expression=compile_expression(expression, ("event",)) if expression else None,
                 )
             )
+        try:
+            timeouts = Timeouts.from_config(config.get("timeouts"))
+        except ValueError as exc:
+            raise RegistrationError(f"function {fn_id!r} has invalid timeouts: {exc}") from None
         ignored = tuple(key for key in (*IGNORED_CONFIG, *REFUSED_CONFIG) if config.get(key))
         return cls(
             id=fn_id,
@@ -92,6 +101,7 @@ class FunctionDef:
             app_url=app_url,
             config=config,
             ignored_config=ignored,
+            timeouts=timeouts,
         )
 
 
@@ -140,6 +150,7 @@ class Run:
     #: ``{"event": name, "if": expression, "timeout": ...}`` while a wait is pending.
     waiting_for: dict[str, Any] | None = None
     sleeping_until: datetime.datetime | None = None
+    #: When the run was created, or, for a run queued until its event's ``ts``, started.
     started_at: datetime.datetime = dataclasses.field(
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
@@ -147,7 +158,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.status != "Running"
+        return self.status in FINISHED
 
     def ops(self) -> list[str]:
         """The opcodes reported so far, in order."""

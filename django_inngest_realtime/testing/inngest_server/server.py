@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-import httpx
-
-from django_inngest_realtime.testing.inngest_server import signing
+from django_inngest_realtime.testing.inngest_server import limits
 from django_inngest_realtime.testing.inngest_server.api import Api
 from django_inngest_realtime.testing.inngest_server.engine import Engine, Options
 from django_inngest_realtime.testing.inngest_server.http import HttpServer
@@ -24,12 +22,11 @@ from django_inngest_realtime.testing.inngest_server.models import (
     PublishedMessage,
     Run,
 )
+from django_inngest_realtime.testing.inngest_server.sync import SyncError, sync_app
+
+__all__ = ["InngestServerDouble", "SyncError"]
 
 RunMatch = str | Callable[[Run], bool]
-
-
-class SyncError(RuntimeError):
-    """The app refused or failed a sync."""
 
 
 class InngestServerDouble(LoopService):
@@ -49,6 +46,9 @@ class InngestServerDouble(LoopService):
         check_response_signatures: bool = True,
         allow_unsupported_config: bool = False,
         server_kind: Literal["dev", "cloud"] | None = None,
+        max_step_output_bytes: int = limits.MAX_STEP_OUTPUT_BYTES,
+        max_state_bytes: int = limits.MAX_STATE_BYTES,
+        max_response_bytes: int = limits.MAX_RESPONSE_BYTES,
     ) -> None:
         self.options = Options(
             signing_key=signing_key,
@@ -61,6 +61,9 @@ class InngestServerDouble(LoopService):
             check_response_signatures=check_response_signatures,
             allow_unsupported_config=allow_unsupported_config,
             server_kind=server_kind,
+            max_step_output_bytes=max_step_output_bytes,
+            max_state_bytes=max_state_bytes,
+            max_response_bytes=max_response_bytes,
         )
         self._engine = Engine(self.options)
         self._api = Api(self._engine)
@@ -142,37 +145,8 @@ class InngestServerDouble(LoopService):
             self.register_url(serve_url)
         synced: list[str] = []
         for url in urls:
-            synced += await self._aio(self._sync_one(url, kind))
+            synced += await self._aio(sync_app(self._api, self._engine, url, kind))
         return synced
-
-    async def _sync_one(self, url: str, kind: str) -> list[str]:
-        body = signing.canonical_json({"url": url}) if kind == "in_band" else b""
-        headers = {"x-inngest-server-kind": self.server_kind, "content-type": "application/json"}
-        if kind == "in_band":
-            headers["x-inngest-sync-kind"] = "in_band"
-        if self.options.signing_key:
-            headers["x-inngest-signature"] = signing.sign(body, self.options.signing_key)
-        async with httpx.AsyncClient() as client:
-            res = await client.put(url, content=body, headers=headers, timeout=60)
-        try:
-            payload = res.json()
-        except ValueError:
-            payload = {"error": res.text}
-        error = payload.get("error") or (payload.get("message") if res.status_code >= 300 else None)
-        if res.status_code >= 300 or error:
-            raise SyncError(f"sync of {url} failed: HTTP {res.status_code}: {error or payload}")
-        if res.headers.get("x-inngest-sync-kind") == "in_band":
-            if self.options.check_response_signatures and self.options.signing_key:
-                keys = [
-                    k for k in (self.options.signing_key, self.options.signing_key_fallback) if k
-                ]
-                problem = signing.verify_response(
-                    res.content, res.headers.get("x-inngest-signature"), keys
-                )
-                if problem:
-                    raise SyncError(f"in-band sync of {url}: {problem}")
-            return self._api.engine_register(payload)
-        return [fn.id for fn in self.functions.values() if fn.app_url == payload.get("url", url)]
 
     @property
     def functions(self) -> dict[str, FunctionDef]:
