@@ -124,19 +124,20 @@ class InngestEndpoint:
         return self._report(request, view(request))
 
     def _report(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        """Log a failed run as such; Django would call the SDK's 500 a server error."""
-        if response.status_code != 500 or not response.has_header("x-inngest-sdk"):
+        """Log a failed run attempt as such; Django would call the SDK's 500 a server error."""
+        function = request.GET.get("fnId")
+        if response.status_code != 500 or request.method != "POST" or not function:
             return response
         try:
             error = json.loads(response.content)
         except ValueError:
             return response
-        if not isinstance(error, dict) or "code" in error or "name" not in error:
-            return response  # the SDK's own failure (``code``), not the function's
+        if not isinstance(error, dict) or "name" not in error:
+            return response
         retry = response.get("x-inngest-no-retry") != "true"
         logger.warning(
             "Inngest function %s failed: %s: %s (reported to Inngest; %s).",
-            request.GET.get("fnId", "?"),
+            function,
             error.get("name"),
             error.get("message"),
             "Inngest retries it if attempts remain" if retry else "no retry",
