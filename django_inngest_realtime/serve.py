@@ -54,7 +54,8 @@ def serve_inngest(
 
 def signing_key_problem(client: inngest.Inngest, label: str | None = None) -> str | None:
     """Why the SDK would refuse to serve ``client`` (production mode, no key), or None."""
-    if not client.is_production or client.signing_key:
+    # The SDK also reads the variable when it builds the view, after the client was made.
+    if not client.is_production or client.signing_key or os.environ.get("INNGEST_SIGNING_KEY"):
         return None
     return (
         f"The Inngest client {label or repr(client.app_id)} runs in production mode without "
@@ -97,7 +98,9 @@ class InngestEndpoint:
                 except Exception as exc:
                     problem = signing_key_problem(self.client)
                     reason = problem or f"{type(exc).__name__}: {exc}"
-                    logger.error("The Inngest serve endpoint cannot start. %s", reason)
+                    logger.error(
+                        "The Inngest serve endpoint cannot start. %s", reason, exc_info=not problem
+                    )
                     body = {"error": reason}
                     if problem:
                         body["hint"] = "Set INNGEST_SIGNING_KEY, or INNGEST_DEV=1 in development."

@@ -115,3 +115,15 @@ def test_the_configured_client_is_checked_once() -> None:
     ):
         found = [m.id for m in run_checks() if m.id == "django_inngest_realtime.E005"]
     assert found == ["django_inngest_realtime.E005"]
+
+
+async def test_a_key_set_after_the_client_was_made_counts(
+    prod_client: inngest.Inngest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK reads INNGEST_SIGNING_KEY again when it builds the view; so do the checks.
+    root = urlconf(realtime_urls(), serve_inngest(prod_client, [make_function(prod_client)]))
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", "signkey-prod-" + "cd" * 32)
+    assert ids(root) == set()
+    with override_settings(ROOT_URLCONF=root, CHANNEL_LAYERS=MEMORY):
+        res = await AsyncClient().get("/api/inngest")
+    assert res.status_code == 401  # served by the SDK, which wants a signed request
