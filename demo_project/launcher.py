@@ -2,12 +2,14 @@
 
 Migrates, creates the demo user and posts, starts the Inngest Dev Server
 (``npx --yes inngest-cli@latest dev``) — or, when it cannot be fetched, the project's
-local Inngest stand-in, saying so — then serves Django with Daphne on 127.0.0.1.
+local Inngest stand-in (``manage.py inngest_dev``), saying so — then serves Django with
+Daphne on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +79,29 @@ def start_dev_server(serve_url: str, port: int, timeout: float) -> subprocess.Po
     return None
 
 
+def start_stand_in(serve_url: str, port: int) -> subprocess.Popen[bytes]:
+    """``manage.py inngest_dev``: the server double, syncing the demo once it answers."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "inngest_dev", "--port", str(port), "-u", serve_url],
+        cwd=ROOT,
+        start_new_session=True,
+    )
+
+
+def wait_synced(port: int, seconds: float, process: subprocess.Popen[bytes]) -> bool:
+    """Wait until the stand-in lists the demo's functions."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/functions", timeout=2) as r:
+                if json.load(r)["data"]:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
 def stop(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
@@ -116,36 +142,36 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_dev_server
         else start_dev_server(serve_url, args.inngest_port, args.dev_server_timeout)
     )
-    double = None
+    stand_in = None
     if dev_server is not None:
         inngest_env = {"INNGEST_DEV": f"http://127.0.0.1:{args.inngest_port}"}
     else:
-        from django_inngest_realtime.testing.inngest_server import InngestServerDouble
+        from django_inngest_realtime.testing.inngest_server.devserver import environ
 
-        double = InngestServerDouble(port=args.inngest_port).start()
-        inngest_env = double.environ()
+        inngest_env = environ(args.inngest_port)
         say(
-            "NOTICE: using django-inngest-realtime's local Inngest stand-in at "
-            f"{double.url} instead of the Inngest Dev Server. It runs the demo's functions "
-            "(steps, sleeps, waits for events, retries) for local development only; it has "
-            "no dashboard and is not Inngest. With internet access, run the real one: "
-            f"npx inngest-cli@latest dev -u {serve_url}"
+            "NOTICE: using django-inngest-realtime's local Inngest stand-in "
+            f"(manage.py inngest_dev, on port {args.inngest_port}) instead of the Inngest Dev "
+            "Server. It runs the demo's functions (steps, sleeps, waits for events, retries) "
+            "for local development only; it has no dashboard and is not Inngest. With "
+            f"internet access, run the real one: npx inngest-cli@latest dev -u {serve_url}"
         )
+        stand_in = start_stand_in(serve_url, args.inngest_port)
 
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}"]
     if args.noreload:
         command.append("--noreload")
-    django_process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **inngest_env}, start_new_session=True
-    )
+    django_process = None
     try:
+        django_process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **inngest_env}, start_new_session=True
+        )
         if not wait_for(args.port, 60, django_process):
             say("Daphne did not start; see the messages above.")
             return 1
-        if double is not None:
-            double.register_url(serve_url)
-            functions = double.sync(serve_url)
-            say(f"Synced {len(functions)} functions with the stand-in.")
+        if stand_in is not None and not wait_synced(args.inngest_port, 60, stand_in):
+            say("The local Inngest stand-in did not sync the demo; see the messages above.")
+            return 1
         say(
             f"Ready: http://127.0.0.1:{args.port}/  (admin: user 'admin', password 'admin' "
             "— local use only). Ctrl-C stops everything."
@@ -156,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop(django_process)
         stop(dev_server)
-        if double is not None:
-            double.stop()
+        stop(stand_in)
 
 
 if __name__ == "__main__":

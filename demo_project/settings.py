@@ -101,6 +101,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"failed_run": {"()": "demo_project.demo.logs.FailedRunAccessLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_inngest_realtime": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "django_inngest_realtime": {"handlers": ["console"], "level": "INFO"},
+        # Daphne's access log: a failed run's 500 is the SDK's protocol, not a server error.
+        "django.channels.server": {"filters": ["failed_run"]},
+    },
 }

@@ -7,8 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from django_inngest_realtime.brokers.selection import IN_MEMORY_LAYER, REDIS_LAYERS
+
+SSE_PATH = "/v1/realtime/sse"
 
 
 @register(Tags.compatibility)
@@ -154,20 +157,27 @@ def _check_inngest_client() -> list[CheckMessage]:
         client = get_inngest_client()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), hint="See docs/settings.md.", id="django_inngest_realtime.E006")]
-    if client.is_production and not client.signing_key:
+    return _client_problems(repr(config.INNGEST_CLIENT), client)
+
+
+def _client_problems(label: str, client: Any) -> list[CheckMessage]:
+    """E005 / W002 for one Inngest client (``label`` says where it comes from)."""
+    from django_inngest_realtime.serve import signing_key_problem
+
+    problem = signing_key_problem(client, label)
+    if problem:
         return [
             Error(
-                f"The Inngest client {config.INNGEST_CLIENT!r} runs in production mode "
-                "without a signing key: requests to its serve endpoint cannot be verified.",
+                problem,
                 hint="Set INNGEST_SIGNING_KEY (from the Inngest dashboard), or INNGEST_DEV=1 "
-                "for local development with the Dev Server.",
+                "for local development with the Dev Server or `manage.py inngest_dev`.",
                 id="django_inngest_realtime.E005",
             )
         ]
     if not client.is_production and not settings.DEBUG:
         return [
             Warning(
-                f"The Inngest client {config.INNGEST_CLIENT!r} runs in dev mode with "
+                f"The Inngest client {label} runs in dev mode with "
                 "DEBUG=False: its serve endpoint accepts unsigned requests.",
                 hint="Pass is_production=True (or unset INNGEST_DEV) and set "
                 "INNGEST_SIGNING_KEY in production.",
@@ -175,6 +185,54 @@ def _check_inngest_client() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.urls)
+def check_urls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Where the realtime URLs are mounted; the clients of ``serve_inngest()`` endpoints."""
+    from django_inngest_realtime.middleware import get_inngest_client
+    from django_inngest_realtime.serve import served_endpoints
+
+    errors = _check_mount()
+    try:
+        covered = {id(get_inngest_client())}  # already checked by check_settings
+    except ImproperlyConfigured:
+        covered = set()
+    for endpoint in served_endpoints():
+        if id(endpoint.client) not in covered:
+            covered.add(id(endpoint.client))
+            label = f"{endpoint.client.app_id!r} (served by serve_inngest())"
+            errors.extend(_client_problems(label, endpoint.client))
+    return errors
+
+
+def _check_mount() -> list[CheckMessage]:
+    try:
+        where = reverse("django_inngest_realtime:sse")
+    except NoReverseMatch:
+        return [
+            Warning(
+                "django_inngest_realtime.urls is not in the URLconf: there is no SSE "
+                "endpoint, token refresh for the widgets, or confirmation page.",
+                hint='Add path("", include("django_inngest_realtime.urls")) to urlpatterns.',
+                id="django_inngest_realtime.W005",
+            )
+        ]
+    prefix = get_script_prefix()  # FORCE_SCRIPT_NAME is the deployment's, not the URLconf's
+    if where.startswith(prefix):
+        where = "/" + where[len(prefix) :]
+    if where == SSE_PATH:
+        return []
+    return [
+        Error(
+            f"django_inngest_realtime.urls is mounted under a prefix (the SSE endpoint is "
+            f"{where}, not {SSE_PATH}): Inngest's JavaScript client and the widgets request "
+            "<apiBaseUrl>/v1/realtime/..., which is the site root.",
+            hint='Include it at the root: path("", include("django_inngest_realtime.urls")). '
+            "If a proxy serves it under a prefix, set API_BASE_URL and silence this check.",
+            id="django_inngest_realtime.E010",
+        )
+    ]
 
 
 def _check_redis_hosts(config: dict[str, Any]) -> list[CheckMessage]:

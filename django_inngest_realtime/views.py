@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,7 +35,7 @@ async def sse(request: HttpRequest) -> HttpResponseBase:
 
     ``Last-Event-ID`` (sent by browsers when they reconnect) takes precedence over ``since``.
     """
-    user = await request.auser()
+    user = await request_user(request)
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
     try:
         topics = parse_topics(request.GET.get("topics"))
@@ -106,7 +107,7 @@ async def render_item(request: HttpRequest) -> HttpResponse:
     except (signing.BadSignature, KeyError, TypeError):
         return _error(400, "Not a widget.")
     try:
-        verify_token(request.GET.get("token"), user=await request.auser(), channel=channel)
+        verify_token(request.GET.get("token"), user=await request_user(request), channel=channel)
         seq = parse_since(request.GET.get("seq"))
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
@@ -118,3 +119,10 @@ async def render_item(request: HttpRequest) -> HttpResponse:
         return _error(404, f"Message {seq} of {channel!r} is no longer in history.")
     html = await sync_to_async(item_html)(message, template)
     return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+
+async def request_user(request: HttpRequest) -> Any:
+    """The request's user; anonymous without ``AuthenticationMiddleware`` (token-only access)."""
+    if hasattr(request, "auser"):
+        return await request.auser()
+    return AnonymousUser()

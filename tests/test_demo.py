@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -75,7 +76,8 @@ def test_banner_says_it_uses_the_local_stand_in(demo: Demo) -> None:
     assert "user 'admin', password 'admin'" in text
 
 
-async def test_api_hello_streams_hello_world(demo: Demo) -> None:
+async def test_api_hello_streams_hello_world_and_answers_the_prompt(demo: Demo) -> None:
+    messages = []
     async with httpx.AsyncClient(timeout=30) as client:
         async with client.stream(
             "POST", f"{demo.url}/api/hello", content=json.dumps({"prompt": "hi"})
@@ -84,13 +86,39 @@ async def test_api_hello_streams_hello_world(demo: Demo) -> None:
             assert res.headers["content-type"].startswith("text/event-stream")
             async for line in res.aiter_lines():
                 if line.startswith("data: "):
-                    message = json.loads(line[6:])
-                    break
-    assert message["data"] == "Hello, world!" and message["topic"] == "logs"
-    assert message["channel"].startswith("hello-world.") and message["run_id"]
+                    messages.append(json.loads(line[6:]))
+                    if len(messages) == 2:
+                        break
+    assert [m["data"] for m in messages] == ["Hello, world!", "You said 'hi' (2 characters)."]
+    assert all(m["topic"] == "logs" and m["run_id"] for m in messages)
+    assert messages[0]["channel"].startswith("hello-world.")
     async with httpx.AsyncClient(timeout=30) as client:
         bad = await client.post(f"{demo.url}/api/hello", content=b"{not json")
+        not_text = await client.post(f"{demo.url}/api/hello", json={"prompt": ["hi"]})
     assert bad.status_code == 400
+    assert not_text.status_code == 400 and "'prompt' must be a string" in not_text.text
+
+
+async def test_the_intended_error_is_logged_as_a_handled_failure(demo: Demo) -> None:
+    async with httpx.AsyncClient(base_url=demo.url, timeout=30) as client:
+        await client.get("/posts/")
+        res = await client.post(
+            "/posts/0/like",
+            headers={"X-CSRFToken": client.cookies["csrftoken"], "Accept": "application/json"},
+        )
+        assert res.json() == {"sent": True}
+    failure = (
+        "Inngest function django-inngest-realtime-demo-post-like failed: NonRetriableError: "
+        "Missing postId (reported to Inngest; no retry)."
+    )
+    for _ in range(300):
+        if "(the failed run above, reported to Inngest)" in demo.log.read_text():
+            break
+        await asyncio.sleep(0.1)
+    text = demo.log.read_text()
+    assert failure in text
+    assert "(the failed run above, reported to Inngest)" in text
+    assert "Internal Server Error" not in text
 
 
 async def test_like_counters_update_in_every_window(demo: Demo, browser: Any) -> None:
@@ -171,3 +199,52 @@ async def test_approve_in_one_window_updates_the_other(demo: Demo, browser: Any)
         timeout=30_000,
     )
     await second.screenshot(path=str(ARTIFACTS / "demo-approvals.png"), full_page=True)
+
+
+async def start_and_wait_for_a_pending_confirmation(page: Any) -> str:
+    """Start the agentic workflow; return the token of the confirmation it asks for."""
+    pending = ".inngest-realtime-confirmations li[data-status='pending']"
+    before = await page.locator(pending).count()
+    await page.get_by_role("button", name="Start the workflow").click()
+    await page.wait_for_function(
+        f'document.querySelectorAll("{pending}").length === {before + 1}', timeout=30_000
+    )
+    return str(await page.locator(pending).last.get_attribute("data-token"))
+
+
+async def test_admin_decision_buttons_are_above_the_fold(demo: Demo, browser: Any) -> None:
+    page = await logged_in_page(browser, demo)
+    await start_and_wait_for_a_pending_confirmation(page)
+    pending = "/admin/django_inngest_realtime/confirmation/?status__exact=pending"
+    await page.goto(f"{demo.url}{pending}")
+    await page.locator("#result_list tbody a").first.click()
+    approve = page.locator("input[name='_approve']")
+    await approve.wait_for(timeout=15_000)
+    box = await approve.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and viewport is not None
+    assert box["y"] + box["height"] <= viewport["height"], (box, viewport)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "demo-admin-decision.png"))
+    await approve.click()
+    await page.wait_for_selector("text=Confirmation approved.", timeout=15_000)
+
+
+async def test_the_decide_page_is_styled_without_javascript(demo: Demo, browser: Any) -> None:
+    page = await logged_in_page(browser, demo)
+    token = await start_and_wait_for_a_pending_confirmation(page)
+    context = await browser.new_context(java_script_enabled=False)
+    await context.add_cookies(await page.context.cookies())
+    static = await context.new_page()
+    await static.goto(f"{demo.url}/confirmations/{token}/")
+    approve = static.get_by_role("button", name="Approve")
+    style = await approve.evaluate(
+        "(b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]"
+    )
+    assert style == ["rgb(26, 127, 55)", "rgb(255, 255, 255)"]
+    font = await static.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "system-ui" in font
+    await approve.click()
+    await static.wait_for_selector("text=Confirmation approved.")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await static.screenshot(path=str(ARTIFACTS / "demo-decide-page-no-js.png"), full_page=True)

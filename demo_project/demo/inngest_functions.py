@@ -31,9 +31,20 @@ inngest_client = inngest.Inngest(
     fn_id="hello-world",
     trigger=inngest.TriggerEvent(event="hello-world/hello"),
 )
-async def hello_world(ctx: inngest.Context) -> None:
-    """Stream updates from a single run."""
-    await publish(hello_channel(ctx.event.data["uuid"]).logs("Hello, world!"))
+async def hello_world(ctx: inngest.Context) -> str:
+    """Stream updates from a single run: greet, then answer the prompt it was sent."""
+    logs = hello_channel(ctx.event.data["uuid"]).logs
+    prompt = str(ctx.event.data.get("prompt") or "")
+    await publish(logs("Hello, world!"))
+    if not prompt:
+        return ""
+
+    def answer_prompt() -> str:  # a stand-in for a model call, memoized as one would be
+        return f"You said {prompt!r} ({len(prompt)} characters)."
+
+    answer = await ctx.step.run("answer", answer_prompt)
+    await publish(logs(answer))
+    return answer
 
 
 @inngest_client.create_function(

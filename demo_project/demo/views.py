@@ -16,6 +16,8 @@ from demo_project.demo.inngest_functions import inngest_client
 from demo_project.demo.models import Post
 from django_inngest_realtime import get_subscription_token, subscribe
 
+MAX_PROMPT = 2000
+
 
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/index.html")
@@ -36,17 +38,25 @@ async def _send(name: str, data: dict[str, object]) -> JsonResponse | None:
 @csrf_exempt  # an API endpoint for curl and scripts, as in Inngest's guide
 @require_POST
 async def hello(request: HttpRequest) -> HttpResponse:
-    """Send ``hello-world/hello`` and answer with the run's ``logs`` as an event stream."""
+    """Send ``hello-world/hello`` with the prompt; answer with the run's ``logs`` as a stream.
+
+    The stream stays open after the run (ending it when the run ends needs run status).
+    """
     try:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return JsonResponse({"error": "The body must be JSON."}, status=400)
     if not isinstance(body, dict):
         return JsonResponse({"error": 'Send a JSON object, such as {"prompt": "hi"}.'}, status=400)
+    prompt = body.get("prompt", "")
+    if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT:
+        return JsonResponse(
+            {"error": f"'prompt' must be a string of at most {MAX_PROMPT} characters."}, status=400
+        )
     run_uuid = uuid.uuid4().hex
     # Subscribe from the channel's start before sending, so no message can be missed.
     stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
-    failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": body.get("prompt")})
+    failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": prompt})
     if failed is not None:
         await stream.close()
         return failed

@@ -172,3 +172,12 @@ def test_no_add_and_audit_fields_are_read_only(make_user, make_confirmation):
     assert set(form.fields) == {"assignees", "assignee_groups"}
     decide(c.token, approved=True, user=editor)
     assert set(client.get(change_url(c)).context["adminform"].form.fields) == set()
+
+
+def test_change_page_puts_the_decision_above_the_fields(make_user, make_confirmation):
+    c = make_confirmation(message="Deploy v2?\n" + "A long explanation.\n" * 200)
+    html = staff(make_user, "alice").get(change_url(c)).content.decode()
+    decision = html.index('id="confirmation-decision"')
+    assert decision < html.index('name="_approve"') < html.index("field-token")
+    assert decision < html.index("field-assignees")
+    assert html.index("Deploy v2?") < html.index('name="_approve"')

@@ -167,3 +167,17 @@ def test_csrf_is_enforced_for_session_users(make_user, make_confirmation):
     client.get(page(c))  # the page sets the CSRF cookie
     token = client.cookies["csrftoken"].value
     assert api(c, client, {"approved": True}, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
+def test_the_page_is_styled_without_javascript(make_user, make_confirmation):
+    from django.contrib.staticfiles import finders
+
+    c = make_confirmation(message="Ship it?")
+    html = logged_in(make_user("alice")).get(page(c)).content.decode()
+    assert 'href="/static/django_inngest_realtime/confirmation.css"' in html
+    assert "<script" not in html
+    assert 'class="inngest-approve"' in html and 'class="inngest-reject"' in html
+    stylesheet = finders.find("django_inngest_realtime/confirmation.css")
+    assert stylesheet is not None
+    css = open(stylesheet).read()
+    assert ".inngest-approve" in css and ".inngest-confirmation-page" in css
