@@ -9,6 +9,7 @@ from django import forms
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from django_inngest_realtime import jsonbody
 from django_inngest_realtime.models import Confirmation
 
 
@@ -28,10 +29,22 @@ def schema_fields(confirmation: Confirmation) -> list[tuple[str, str, bool]]:
     ]
 
 
+class ClientJSONField(forms.JSONField):
+    """A ``JSONField`` that refuses deeply nested input with a form error, not a 500."""
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or value in self.empty_values or not isinstance(value, str):
+            return super().to_python(value)
+        try:
+            return jsonbody.loads(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
 class ResponseForm(forms.Form):
     """Response data as JSON; ``decide()`` validates it against the confirmation's schema."""
 
-    response = forms.JSONField(
+    response = ClientJSONField(
         label=_("Response data (JSON)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),

@@ -87,7 +87,9 @@ async def _deliver(envelope: Message) -> Message:
         raise _failed(envelope, exc) from exc
     # Let subscribers on this loop send between the publishes of a tight loop.
     await asyncio.sleep(0)
-    message_published.send(sender=Message, message=stored)
+    # Robust: a receiver that raises is logged (by Django, "django.dispatch") and never
+    # fails, or repeats, the publish. Async receivers are awaited; sync ones run in a thread.
+    await message_published.asend_robust(sender=Message, message=stored)
     if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
         try:
             await forward_to_inngest(stored)
@@ -102,7 +104,7 @@ def _deliver_sync(envelope: Message) -> Message:
         stored = get_broker().publish_sync(envelope)
     except Exception as exc:
         raise _failed(envelope, exc) from exc
-    message_published.send(sender=Message, message=stored)
+    message_published.send_robust(sender=Message, message=stored)
     if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
         try:
             _run_async(forward_to_inngest, stored)

@@ -79,7 +79,9 @@ if CONFIG in ("scaled", "channels"):
         }
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # A file (TEST_SQLITE_PATH) when child processes must share the database.
+    sqlite = os.environ.get("TEST_SQLITE_PATH", ":memory:")
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite}}
 if CONFIG == "scaled":
     # No BROKER: a channels_redis layer gives the redis broker, on the layer's Redis.
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=PREFIX)}

@@ -347,3 +347,42 @@ async def test_a_subscriber_on_another_threads_loop_receives() -> None:
         await publish(ref.logs(str(i)))
     await asyncio.to_thread(thread.join, 15)
     assert [m.data for m in got] == ["0", "1", "2"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_message_published_receivers_never_fail_the_publish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Async receivers are awaited, sync ones may use the ORM, and one that raises is
+    logged: the publish still succeeds, once."""
+    from django.contrib.auth.models import User
+
+    from django_inngest_realtime.signals import message_published
+
+    got: list[tuple[str, Any]] = []
+
+    async def async_receiver(sender: object, message: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        got.append(("async", message.data))
+
+    def orm_receiver(sender: object, message: Any, **kwargs: Any) -> None:
+        got.append(("orm", User.objects.count()))
+
+    def broken_receiver(sender: object, message: Any, **kwargs: Any) -> None:
+        raise RuntimeError("receiver bug")
+
+    receivers = [async_receiver, orm_receiver, broken_receiver]
+    for receiver in receivers:
+        message_published.connect(receiver)
+    try:
+        ref = feed("signals")
+        sub = await subscribe(ref, topics=["logs"])
+        sent = await publish(ref.logs("x"))
+        sync_sent = await sync_to_async(publish_sync)(ref.logs("y"))
+        assert [m.seq for m in await take(sub, 2)] == [sent.seq, sync_sent.seq]
+        await sub.close()
+    finally:
+        for receiver in receivers:
+            message_published.disconnect(receiver)
+    assert ("async", "x") in got and ("orm", 0) in got and ("async", "y") in got
+    assert sum("receiver bug" in r.exc_text for r in caplog.records if r.exc_text) == 2

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import random
+import time
 import uuid
 from typing import Any
 
 import pydantic
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -123,7 +125,29 @@ def _already(confirmation: Confirmation) -> AlreadyDecided | Expired:
     )
 
 
+#: How long a decision retries while SQLite reports "database is locked".
+LOCKED_RETRY_SECONDS = 10.0
+
+
 def _close(token: object, status: Status, user: Any, data: Any) -> Decision:
+    """Decide once. On SQLite, where concurrent writers get "database is locked" at once
+    instead of waiting on a row lock, the decision's transaction is run again (with a
+    short backoff) so the losers see the winner and answer ``AlreadyDecided``."""
+    if connection.in_atomic_block:  # the caller's transaction: its retry is the caller's
+        return _close_once(token, status, user, data)
+    deadline = time.monotonic() + LOCKED_RETRY_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            return _close_once(token, status, user, data)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 0.2)
+
+
+def _close_once(token: object, status: Status, user: Any, data: Any) -> Decision:
     confirmation = get_confirmation(token)
     overdue = False
     with transaction.atomic():

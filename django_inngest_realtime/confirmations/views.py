@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from django_inngest_realtime import jsonbody
 from django_inngest_realtime.confirmations.errors import (
     AlreadyDecided,
     ConfirmationError,
@@ -104,9 +104,9 @@ def decide_api(request: HttpRequest, token: object) -> JsonResponse:
     except Confirmation.DoesNotExist as exc:
         return _error(404, exc)
     try:
-        body = json.loads(request.body or b"{}")
+        body = jsonbody.loads(request.body or b"{}")
     except ValueError as exc:
-        return _error(400, ValueError(f"The request body is not JSON: {exc}"))
+        return _error(400, ValueError(f"The request body is not usable: {exc}"))
     if not isinstance(body, dict):
         return JsonResponse({"error": "The request body must be a JSON object."}, status=400)
     action = body.get("action")

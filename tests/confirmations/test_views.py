@@ -181,3 +181,20 @@ def test_the_page_is_styled_without_javascript(make_user, make_confirmation):
     assert stylesheet is not None
     css = open(stylesheet).read()
     assert ".inngest-approve" in css and ".inngest-confirmation-page" in css
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deeply_nested_json_is_a_400_and_decides_nothing(make_user, make_confirmation, depth):
+    """Nested past the limit (or past Python's recursion limit): a JSON error, not a 500,
+    on the API and on the page's form; the confirmation stays pending."""
+    alice = logged_in(make_user("alice"))
+    c = make_confirmation()
+    deep = '{"approved": true, "data": ' + "[" * depth + "]" * depth + "}"
+    res = alice.post(f"/confirmations/{c.token}/decide", deep, content_type="application/json")
+    assert res.status_code == 400
+    assert "nested deeper than" in res.json()["error"]
+    form = alice.post(page(c), {"decision": "approve", "response": "[" * depth + "]" * depth})
+    assert form.status_code == 400
+    assert "nested deeper than" in form.content.decode()
+    c.refresh_from_db()
+    assert c.status == "pending"
