@@ -90,3 +90,37 @@ async def test_racing_publishers_are_delivered_in_seq_order() -> None:
     seqs = [m.seq for m in got]
     assert seqs == list(range(seqs[0], seqs[0] + 300))
     assert sorted(m.data for m in got) == sorted(f"m{i}" for i in range(100) for _ in range(3))
+
+
+def test_sync_publishes_from_a_thread_reuse_one_client() -> None:
+    """1,000 ``publish_sync`` calls from a thread with no event loop: the process's Redis
+    connections stay flat (one synchronous client, the script loaded once, EVALSHA after)."""
+    import threading
+
+    import redis
+
+    from django_inngest_realtime import publish_sync
+    from django_inngest_realtime.brokers import get_broker
+    from django_inngest_realtime.brokers.redis import client_name
+
+    admin = redis.Redis.from_url(get_broker().url)  # type: ignore[attr-defined]
+
+    def ours() -> int:
+        return sum(1 for c in admin.client_list() if c.get("name") == client_name())
+
+    publish_sync(cross("leak").logs("warm-up"))
+    before = ours()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for i in range(1000):
+                publish_sync(cross("leak").logs(str(i)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(120)
+    assert not errors
+    assert before >= 1 and ours() == before

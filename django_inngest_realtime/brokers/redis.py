@@ -17,6 +17,7 @@ import contextlib
 import datetime
 import json
 import logging
+import os
 import threading
 import weakref
 from typing import Any
@@ -77,6 +78,11 @@ def retry_policy(asynchronous: bool = True) -> Any:
     return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)
 
 
+def client_name() -> str:
+    """The name this process's connections carry in Redis's ``CLIENT LIST``."""
+    return f"django-inngest-realtime:{os.getpid()}"
+
+
 class RedisFeed(Feed):
     """One hub's pub/sub connection, and the task reading it."""
 
@@ -100,6 +106,7 @@ class RedisFeed(Feed):
             # subscribers catch up on what the lost connection missed.
             self._client = redis.asyncio.Redis.from_url(
                 self.broker.url,
+                client_name=client_name(),
                 socket_timeout=None,
                 socket_connect_timeout=5,
                 retry=Retry(NoBackoff(), 0),
@@ -223,6 +230,7 @@ class RedisBroker(Broker):
                 timeout=10,
                 socket_timeout=10,
                 retry=retry_policy(),
+                client_name=client_name(),
             )
             client = redis.asyncio.Redis(connection_pool=pool)
             entry = self._clients[loop] = (client, client.register_script(_APPEND_LUA))
@@ -240,6 +248,7 @@ class RedisBroker(Broker):
                     timeout=10,
                     socket_timeout=10,
                     retry=retry_policy(asynchronous=False),
+                    client_name=client_name(),
                 )
                 self._sync_client = redis.Redis(connection_pool=pool)
                 self._sync_script = self._sync_client.register_script(_APPEND_LUA)
