@@ -9,6 +9,7 @@ as text, or through a template the developer supplied (Django escapes it).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -145,6 +146,14 @@ def script_tags(nonce: str | None) -> SafeString:
     return mark_safe("\n".join(tags))
 
 
+def confirmation_url_template() -> str:
+    """The confirmation page's path with an all-zero token, for ``widgets.js`` to fill in."""
+    try:
+        return reverse("django_inngest_realtime:confirmation", args=[uuid.UUID(int=0)])
+    except NoReverseMatch:
+        return ""
+
+
 def confirmations(request: HttpRequest | None, channel: ChannelRef | str, topic: str) -> SafeString:
     """Pending approvals announced on ``channel``/``topic``, with approve / reject buttons
     for users who may decide them; plain forms, so it works without JavaScript."""
@@ -172,6 +181,7 @@ def confirmations(request: HttpRequest | None, channel: ChannelRef | str, topic:
                 "topic": topic,
                 "items": items,
                 "csrf_token": get_token(request) if request is not None else "",
+                "url_template": confirmation_url_template(),
             },
         )
     )

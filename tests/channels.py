@@ -20,3 +20,5 @@ live = (
     channel("live:{id}").add_topic(topic("logs").type(str)).add_topic(topic("votes").schema(Vote))
 )
 private = channel("private:{owner}", authorize=only_owner).add_topic(topic("logs").type(str))
+#: Any JSON on ``messages``: what a confirmations widget listens to.
+approvals = channel("approvals:{id}").add_topic(topic("messages"))

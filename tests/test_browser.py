@@ -135,3 +135,60 @@ async def test_expired_token_is_refreshed_on_reconnect(
         assert await feed_texts(page) == ["after the refresh"]
     finally:
         server.stop()
+
+
+@pytest.fixture
+def db_server(tmp_path: Path, django_db_setup: None) -> Any:
+    """A live server with a database of its own that has the tables (a migrated SQLite
+    file in the embedded configuration; the test database otherwise)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    env = child_env()
+    if "TEST_PG_NAME" not in env:
+        env["TEST_SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
+        subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "-v0"],
+            env={**os.environ, **env},
+            check=True,
+            timeout=120,
+        )
+    server = DaphneServer("tests.asgi:application", env=env, log_path=str(tmp_path / "log"))
+    yield server.start()
+    server.stop()
+
+
+async def test_confirmation_messages_cannot_name_where_decisions_go(
+    browser: Any, db_server: DaphneServer
+) -> None:
+    """A message on the confirmations topic names its own decision URL: the widget ignores
+    it, and posts only to this site's page built from the confirmation's id."""
+    import uuid
+
+    server = db_server
+    page = await browser.new_page()
+    await page.goto(f"{server.url}/confirmations-widget/b-forged")
+    await page.wait_for_selector("#approvals [data-state='live']", timeout=15_000)
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    token = str(uuid.uuid4())
+    forged = {"type": "confirmation", "status": "pending", "title": "Pay", "message": "ok?"}
+    await post_publish(
+        server,
+        "approvals:b-forged",
+        [
+            {**forged, "token": "../../admin/", "url": "/admin/"},
+            {**forged, "token": token, "url": "https://evil.example/steal"},
+        ],
+        topic="messages",
+    )
+    await page.wait_for_selector(f"#approvals li[data-token='{token}'] form", timeout=10_000)
+    action = await page.locator(f"#approvals li[data-token='{token}'] form").get_attribute(
+        "action"
+    )
+    assert action == f"/confirmations/{token}/"
+    assert await page.locator("#approvals li").count() == 1  # the bad id was dropped
+    assert any("ignored the decision URL" in w for w in warnings)
+    assert any("without a valid id" in w for w in warnings)

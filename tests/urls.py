@@ -10,6 +10,7 @@ urlpatterns = [
     path("stream/<str:name>", views.stream),
     path("test-publish/<str:name>/<str:topic>", views.publish_view),
     path("widgets/<str:name>", views.widgets_page),
+    path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),
     path("", include("django_inngest_realtime.urls")),
 ]

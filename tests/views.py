@@ -34,6 +34,11 @@ def widgets_page(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "widgets_page.html", {"channel": f"live:{name}", "name": name})
 
 
+def confirmations_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Test-only: a confirmations widget on channel ``approvals:<name>`` (needs a database)."""
+    return render(request, "confirmations_page.html", {"approvals": f"approvals:{name}"})
+
+
 async def hub_state(request: HttpRequest) -> JsonResponse:
     """Test-only: what this process's fan-out hub holds."""
     from django_inngest_realtime.hub import get_hub

@@ -175,7 +175,8 @@ def test_confirmations_lists_pending_with_buttons_for_deciders() -> None:
     assert html == (
         '<div class="inngest-realtime inngest-realtime-confirmations" '
         'data-inngest-realtime="confirmations" data-channel="live:c1" data-topic="logs" '
-        'data-since="0">TOKEN<span class="inngest-realtime-status" data-state="connecting" '
+        'data-since="0" data-url-template="/confirmations/00000000-0000-0000-0000-000000000000/">'
+        'TOKEN<span class="inngest-realtime-status" data-state="connecting" '
         'role="status">connecting</span><ul class="inngest-realtime-items">'
         f'<li data-token="{pending.token}" data-status="pending">'
         '<strong class="inngest-realtime-title">Ship it?</strong> '

@@ -98,9 +98,21 @@
     });
   }
 
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  var NO_TOKEN = "00000000-0000-0000-0000-000000000000";
+
   function confirmations(element, token) {
     var list = element.querySelector(":scope > .inngest-realtime-items");
     var topic = element.getAttribute("data-topic");
+
+    // Decisions go to this site's confirmation page, built from the confirmation's id
+    // (data-url-template, rendered by the server): never to a URL a message names.
+    function pageUrl(tok) {
+      var template = element.getAttribute("data-url-template");
+      if (!template || !UUID.test(tok)) return null;
+      var url = new URL(template.replace(NO_TOKEN, tok), window.location.href);
+      return url.origin === window.location.origin ? url.pathname : null;
+    }
 
     function itemFor(tok) {
       return Array.prototype.find.call(list.children, function (li) {
@@ -150,10 +162,14 @@
       var outcome = document.createElement("span");
       outcome.className = "inngest-realtime-outcome";
       li.append(title, " ", message, " ", outcome);
-      if (data.url) {
+      var url = pageUrl(data.token);
+      if (data.url && data.url !== url) {
+        console.warn("inngest-realtime: ignored the decision URL of a message", data.url);
+      }
+      if (data.url && url) {
         var form = document.createElement("form");
         form.method = "post";
-        form.setAttribute("action", data.url);
+        form.setAttribute("action", url);
         ["approve", "reject"].forEach(function (value, i) {
           var button = document.createElement("button");
           button.name = "decision";
@@ -171,6 +187,10 @@
     return window.DjangoInngestRealtime.subscribe(token, function (message) {
       var data = message.data;
       if (message.topic !== topic || !data || data.type !== "confirmation") return;
+      if (typeof data.token !== "string" || !UUID.test(data.token)) {
+        console.warn("inngest-realtime: ignored a confirmation message without a valid id");
+        return;
+      }
       var li = itemFor(data.token);
       if (!li) {
         if (data.status !== "pending") return;
