@@ -38,6 +38,9 @@ class Hub:
         async with self._lock:
             if self.feed is None:
                 self.feed = self.broker.connect(self)
+            known = [self.last.get(group) for group in subscriber.groups]
+            if known and None not in known:
+                subscriber.start = min(k for k in known if k is not None)
             try:
                 for group in subscriber.groups:
                     subscribers = self.members.get(group)
@@ -89,7 +92,7 @@ class Hub:
                 self.last[group] = seq
                 logger.info("Group %s skipped from %s to %s: catching up", group, known, prev)
                 for subscriber in subscribers:
-                    subscriber.resync()
+                    subscriber.resync(known)
                 return
         self.last[group] = seq
         live = Frame(seq, frame)
@@ -98,10 +101,10 @@ class Hub:
 
     def resync(self) -> None:
         """The feed lost its connection meanwhile: every subscriber catches up."""
-        self.last.clear()
-        for subscribers in self.members.values():
+        last, self.last = self.last, {}
+        for group, subscribers in self.members.items():
             for subscriber in subscribers:
-                subscriber.resync()
+                subscriber.resync(last.get(group))
 
     def group_count(self) -> int:
         return len(self.members)

@@ -52,6 +52,10 @@ class Subscriber:
         self.floor: int | None = None
         #: The highest position handed out (buffered or written), for catching up.
         self.last_seq: int | None = None
+        #: Where to catch up from when nothing was handed out yet: the last position the
+        #: hub had delivered on its groups when this subscriber joined, or the last one
+        #: before frames went missing.
+        self.start: int | None = None
         self.writer: FrameWriter | None = None
         self.direct = False
         self._items: collections.deque[Frame] = collections.deque()
@@ -107,13 +111,19 @@ class Subscriber:
                 self.writer.remove_waker(self._wake.set)
             self._wake.set()
 
-    def resync(self) -> None:
-        """Live delivery was interrupted: drop what is buffered; the owner re-reads history
-        after the last position it handed out."""
+    def resync(self, after: int | None = None) -> None:
+        """Live delivery was interrupted after position ``after`` (when known): drop what is
+        buffered; the owner re-reads history from :meth:`resume_from`."""
+        if after is not None and (self.start is None or after < self.start):
+            self.start = after
         self.needs_resync = True
         self.direct = False
         self._items.clear()
         self._wake.set()
+
+    def resume_from(self) -> int | None:
+        """The position to re-read history after, if one is known."""
+        return self.last_seq if self.last_seq is not None else self.start
 
     def _held(self) -> bool:
         """Buffered frames wait while the direct writer's transport is full."""

@@ -51,8 +51,6 @@ class Subscription:
         try:
             if self.since is not None:
                 self._replayed(await self._hub.broker.history(self.channel, self.since))
-            else:  # where to catch up from, should live frames go missing
-                self.position = await self._hub.broker.position(self.channel)
         except BaseException:
             await self.close()
             raise
@@ -102,9 +100,20 @@ class Subscription:
             return live.seq, live.text
 
     async def _catch_up(self) -> None:
-        after = self.last_seq if self.last_seq is not None else (self.position or 0)
-        self.since = after
         assert self._hub is not None
+        after = self._subscriber.resume_from()
+        if after is None:
+            after = self.position
+        if after is None:
+            # Nothing tells where this subscription stood: go on from the channel's
+            # current position, and say that something may have been missed.
+            self.since = None
+            self.position = await self._hub.broker.position(self.channel)
+            self.recovered = False
+            self._subscriber.floor = self.position
+            self._backlog = [(None, self.gap_frame())]
+            return
+        self.since = after
         self._replayed(await self._hub.broker.history(self.channel, after))
 
     def __aiter__(self) -> AsyncIterator[Message]:

@@ -82,7 +82,12 @@ def start_server(
     """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder."""
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     return DaphneServer(
-        "tests.asgi:application", env={**child_env(), **(env or {})}, log_path=str(log)
+        "tests.asgi:application",
+        env={**child_env(), **(env or {})},
+        log_path=str(log),
+        # Daphne drops a handshake the app has not accepted within 5 s; a busy CI machine
+        # taking 1,000 connections at once needs longer (the clients wait 60 s).
+        args=["--websocket_connect_timeout", "60"],
     ).start()
 
 

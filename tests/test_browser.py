@@ -185,9 +185,7 @@ async def test_confirmation_messages_cannot_name_where_decisions_go(
         topic="messages",
     )
     await page.wait_for_selector(f"#approvals li[data-token='{token}'] form", timeout=10_000)
-    action = await page.locator(f"#approvals li[data-token='{token}'] form").get_attribute(
-        "action"
-    )
+    action = await page.locator(f"#approvals li[data-token='{token}'] form").get_attribute("action")
     assert action == f"/confirmations/{token}/"
     assert await page.locator("#approvals li").count() == 1  # the bad id was dropped
     assert any("ignored the decision URL" in w for w in warnings)

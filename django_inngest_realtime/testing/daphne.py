@@ -33,12 +33,15 @@ class DaphneServer:
         env: dict[str, str] | None = None,
         log_path: str | None = None,
         startup_timeout: float = 30.0,
+        args: list[str] | None = None,
     ) -> None:
         self.application = application
         self.port = port or free_port()
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_path
         self.startup_timeout = startup_timeout
+        #: More command-line options for Daphne (``["--websocket_timeout", "60"]``...).
+        self.args = list(args or [])
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,6 +64,7 @@ class DaphneServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.args,
                 self.application,
             ],
             env=self.env,
