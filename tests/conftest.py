@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -20,10 +19,14 @@ pytest_plugins = ["django_inngest_realtime.testing.pytest_plugin"]
 
 
 def pytest_report_header() -> str:
-    scaled = os.environ.get("INNGEST_REALTIME_TEST_CONFIG", "embedded") == "scaled"
+    from django_inngest_realtime.brokers import broker_name
+
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     db = settings.DATABASES["default"]["ENGINE"]
-    return f"django-inngest-realtime config: {'scaled' if scaled else 'embedded'} ({db}, {layer})"
+    return (
+        f"django-inngest-realtime config: {settings.CONFIG} ({db}, {layer}, "
+        f"{broker_name()} broker)"
+    )
 
 
 @pytest.fixture(autouse=True)
