@@ -11,3 +11,6 @@ class InngestRealtimeConfig(AppConfig):
 
     def ready(self) -> None:
         from django_inngest_realtime import checks, conf  # noqa: F401
+        from django_inngest_realtime.transports import redaction
+
+        redaction.install()  # keep subscription keys out of the servers' access logs
