@@ -128,6 +128,18 @@ def api_base_url(request: HttpRequest | None = None) -> str:
     return "/"
 
 
+def bearer_key(header: str | bytes | None) -> str | None:
+    """The key in an ``Authorization: Bearer KEY`` header value, or None."""
+    if isinstance(header, bytes):
+        header = header.decode("latin1")
+    if not header:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None
+
+
 def verify_token(
     key: Any,
     *,

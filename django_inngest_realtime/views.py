@@ -17,6 +17,7 @@ from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
     TokenError,
+    bearer_key,
     get_subscription_token,
     verify_token,
 )
@@ -33,13 +34,15 @@ def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
 async def sse(request: HttpRequest) -> HttpResponseBase:
     """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b]``: a ``text/event-stream``.
 
-    ``Last-Event-ID`` (sent by browsers when they reconnect) takes precedence over ``since``.
+    The key may come in ``Authorization: Bearer KEY`` instead. ``Last-Event-ID`` (sent by
+    browsers when they reconnect) takes precedence over ``since``.
     """
     user = await request_user(request)
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
     try:
         topics = parse_topics(request.GET.get("topics"))
-        scope = verify_token(request.GET.get("token"), user=user, topics=topics)
+        key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
+        scope = verify_token(key, user=user, topics=topics)
         since = parse_since(since_raw)
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)

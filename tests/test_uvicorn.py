@@ -1,0 +1,63 @@
+"""Under uvicorn, which implements ASGI's ``websocket.http.response`` extension, a refused
+key is answered like Inngest's server does: HTTP 401 with a JSON body, before the upgrade."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from tests.asgi_servers import UvicornServer, start_uvicorn
+from tests.conftest import post_publish
+from tests.keys import refused_keys, token_for, unique
+from tests.node_runner import CLIENTS, NodeClient, needs_node
+
+
+@pytest.fixture(scope="module")
+def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UvicornServer]:
+    srv = start_uvicorn(tmp_path_factory)
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("case", "code"), [("forged", 4401), ("expired", 4410), ("wrong-scope", 4403)]
+)
+async def test_refused_key_is_http_401_with_a_json_body(
+    uvicorn_server: UvicornServer, case: str, code: int
+) -> None:
+    key = refused_keys(uvicorn_server, unique("uv"))[case]["key"]
+    with pytest.raises(InvalidStatus) as info:
+        async with websockets.connect(f"{uvicorn_server.ws_url}/v1/realtime/connect?token={key}"):
+            pass
+    response = info.value.response
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/json"
+    body = json.loads(response.body)
+    assert body["code"] == code and body["error"]
+
+
+async def test_a_valid_key_subscribes_under_uvicorn(uvicorn_server: UvicornServer) -> None:
+    name = unique("uv-ok")
+    key = token_for(uvicorn_server, name, topics=["logs"])["key"]
+    async with websockets.connect(f"{uvicorn_server.ws_url}/v1/realtime/connect?token={key}") as ws:
+        await post_publish(uvicorn_server, name, ["under uvicorn"])
+        frame = json.loads(await ws.recv())
+    assert (frame["channel"], frame["data"]) == (name, "under uvicorn")
+
+
+@needs_node
+@pytest.mark.parametrize("case", ["forged", "expired", "wrong-scope"])
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_official_clients_reject_subscribe_under_uvicorn(
+    uvicorn_server: UvicornServer, client: str, case: str
+) -> None:
+    token = refused_keys(uvicorn_server, unique("uv-node"))[case]
+    async with NodeClient(client, uvicorn_server.url, token=token, count=1) as node:
+        outcome = await node.line()
+        rest = await node.lines_until_exit()
+    assert "error" in outcome, (outcome, rest)
+    assert rest == []
