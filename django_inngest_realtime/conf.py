@@ -45,8 +45,8 @@ class RealtimeConfig:
     SYNC_PUBLISH_TIMEOUT: float = 10.0
     #: Seconds a subscription token stays valid for subscribing.
     TOKEN_TTL: int = 300
-    #: Base URL put in tokens as ``apiBaseUrl`` (Inngest's JavaScript client connects to
-    #: ``<apiBaseUrl>/v1/realtime/connect``); empty: taken from the request, else ``"/"``.
+    #: Absolute base URL put in tokens as ``apiBaseUrl`` (Inngest's JavaScript client connects
+    #: to ``<apiBaseUrl>/v1/realtime/connect``); empty: built from the request.
     API_BASE_URL: str = ""
     #: Seconds between keep-alive pings on an idle WebSocket.
     WS_PING_INTERVAL: float = 25.0

@@ -37,7 +37,7 @@ def start_uvicorn(
     log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
     server = UvicornServer(
         "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_API_BASE_URL": "", **(env or {})},
         log_path=str(log),
     )
     server.start()

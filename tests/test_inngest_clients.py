@@ -4,13 +4,17 @@ and @inngest/realtime 0.4.7, subscribing with our tokens and with tokens v4's
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import websockets
 
 from django_inngest_realtime.testing.daphne import DaphneServer
+from tests.asgi_servers import start_uvicorn
 from tests.conftest import post_publish, start_server
 from tests.keys import refused_keys, token_for, unique
 from tests.node_runner import CLIENTS, NodeClient, needs_node
@@ -89,11 +93,26 @@ async def test_v4_mint_with_a_wrong_signing_key_is_refused(keyed: DaphneServer) 
     assert "401" in line["mintError"] and "Not authenticated" in line["mintError"]
 
 
+@pytest.fixture(scope="module", params=["daphne", "uvicorn"])
+def any_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaphneServer]:
+    """The test server under Daphne (refuses with 403) and uvicorn (401 and a JSON body)."""
+    if request.param == "daphne":
+        yield request.getfixturevalue("server")
+        return
+    srv = start_uvicorn(tmp_path_factory)
+    yield srv
+    srv.stop()
+
+
 @pytest.mark.parametrize("case", ["forged", "expired", "wrong-scope"])
 @pytest.mark.parametrize("client", CLIENTS)
-async def test_refused_keys_reject_subscribe(server: DaphneServer, client: str, case: str) -> None:
-    token = refused_keys(server, unique("refused"))[case]
-    async with NodeClient(client, server.url, token=token, count=1) as node:
+async def test_refused_keys_reject_subscribe(
+    any_server: DaphneServer, client: str, case: str
+) -> None:
+    token = refused_keys(any_server, unique("refused"))[case]
+    async with NodeClient(client, any_server.url, token=token, count=1) as node:
         outcome = await node.line()
         rest = await node.lines_until_exit()
     # Refused before the upgrade: subscribe() rejects (never resolves, then ends silently).
@@ -140,3 +159,31 @@ async def test_official_clients_get_the_data_around_a_stream(
     errors = [line["uncaught"] for line in lines if "uncaught" in line]
     assert [(m["kind"], m["data"]) for m in messages] == [("data", "before"), ("data", "after")]
     assert errors and all("before initialization" in e for e in errors), errors
+
+
+async def test_python_sdk_get_subscription_token_mints_from_our_endpoint(
+    keyed: DaphneServer,
+) -> None:
+    """inngest-py's ``get_subscription_token`` (its hash without the key's prefix)."""
+    import inngest
+    from inngest.experimental.realtime import get_subscription_token as inngest_py_token
+
+    name = unique("py-sdk")
+    client = inngest.Inngest(
+        app_id="py-sdk", is_production=True, signing_key=SIGNING_KEY, api_base_url=keyed.url
+    )
+    token = await inngest_py_token(client, name, ["logs"])
+    url = f"{keyed.ws_url}/v1/realtime/connect?token={token['key']}"
+    async with websockets.connect(url) as ws:
+        await post_publish(keyed, name, ["via inngest-py's token"])
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert (frame["channel"], frame["data"]) == (name, "via inngest-py's token")
+    wrong = inngest.Inngest(
+        app_id="py-sdk",
+        is_production=True,
+        signing_key=f"signkey-test-{secrets.token_hex(32)}",
+        api_base_url=keyed.url,
+    )
+    # inngest-py reports HTTP errors as a bare Exception.
+    with pytest.raises(Exception, match=r"HTTP error: 401 .*Not authenticated"):
+        await inngest_py_token(wrong, name, ["logs"])

@@ -1,5 +1,6 @@
 """Under uvicorn, which implements ASGI's ``websocket.http.response`` extension, a refused
-key is answered like Inngest's server does: HTTP 401 with a JSON body, before the upgrade."""
+key is answered like Inngest's server does: HTTP 401 with a JSON body, before the upgrade.
+(Inngest's JavaScript clients against uvicorn: ``tests/test_inngest_clients.py``.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from websockets.exceptions import InvalidStatus
 from tests.asgi_servers import UvicornServer, start_uvicorn
 from tests.conftest import post_publish
 from tests.keys import refused_keys, token_for, unique
-from tests.node_runner import CLIENTS, NodeClient, needs_node
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +47,3 @@ async def test_a_valid_key_subscribes_under_uvicorn(uvicorn_server: UvicornServe
         await post_publish(uvicorn_server, name, ["under uvicorn"])
         frame = json.loads(await ws.recv())
     assert (frame["channel"], frame["data"]) == (name, "under uvicorn")
-
-
-@needs_node
-@pytest.mark.parametrize("case", ["forged", "expired", "wrong-scope"])
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_official_clients_reject_subscribe_under_uvicorn(
-    uvicorn_server: UvicornServer, client: str, case: str
-) -> None:
-    token = refused_keys(uvicorn_server, unique("uv-node"))[case]
-    async with NodeClient(client, uvicorn_server.url, token=token, count=1) as node:
-        outcome = await node.line()
-        rest = await node.lines_until_exit()
-    assert "error" in outcome, (outcome, rest)
-    assert rest == []

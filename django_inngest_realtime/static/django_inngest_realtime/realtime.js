@@ -146,7 +146,7 @@
     var self = this;
     var first = Array.from(this.handles)[0];
     var url = (first && first.options.refreshUrl) ||
-      new URL("v1/realtime/token", baseUrl(this.token)).href;
+      new URL("v1/realtime/token/refresh", baseUrl(this.token)).href;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
