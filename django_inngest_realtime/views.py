@@ -12,9 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from django_inngest_realtime import signing_keys
+from django_inngest_realtime import origins, signing_keys
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
@@ -33,13 +33,28 @@ def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "OPTIONS"])
 async def sse(request: HttpRequest) -> HttpResponseBase:
     """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b]``: a ``text/event-stream``.
 
     The key may come in ``Authorization: Bearer KEY`` instead. ``Last-Event-ID`` (sent by
-    browsers when they reconnect) takes precedence over ``since``.
+    browsers when they reconnect) takes precedence over ``since``. Browsers on this site or
+    on an origin in ``ALLOWED_ORIGINS`` only (CORS without credentials; ``OPTIONS`` answers
+    preflights).
     """
+    origin = request.headers.get("Origin")
+    if not origins.allowed(origin, request.get_host()):
+        return _error(403, f"Origin {origin!r} is not in INNGEST_REALTIME['ALLOWED_ORIGINS'].")
+    if request.method == "OPTIONS":
+        response: HttpResponseBase = HttpResponse(status=204, headers=origins.PREFLIGHT_HEADERS)
+    else:
+        response = await _sse(request)
+    for name, value in origins.cors_headers(origin).items():
+        response[name] = value
+    return response
+
+
+async def _sse(request: HttpRequest) -> HttpResponseBase:
     user = await request_user(request)
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
     try:

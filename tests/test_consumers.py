@@ -229,14 +229,49 @@ async def test_keepalive_pings() -> None:
         await comm.disconnect()
 
 
-async def test_origin_validation() -> None:
+@pytest.mark.parametrize(
+    ("host", "origin", "listed", "ok"),
+    [
+        (b"good.example", None, (), True),  # not a browser
+        (b"good.example", b"https://good.example", (), True),  # same origin
+        (b"good.example:8443", b"https://good.example:8443", (), True),
+        (b"good.example", b"https://evil.example", (), False),
+        (b"good.example", b"https://good.example:8443", (), False),  # another port
+        (b"evil.example", b"https://evil.example", (), False),  # a host not in ALLOWED_HOSTS
+        (b"good.example", b"https://app.example", ("https://app.example",), True),
+        (b"good.example", b"https://app.example:443", ("https://APP.example",), True),
+        (b"good.example", b"http://app.example", ("https://app.example",), False),
+        (b"good.example", b"https://other.example", ("https://app.example",), False),
+        (b"good.example", b"https://other.example", ("*",), True),
+        (b"good.example", b"null", (), False),
+    ],
+)
+async def test_origin_validation(
+    host: bytes, origin: bytes | None, listed: tuple[str, ...], ok: bool
+) -> None:
     key = get_subscription_token(live("o"))["key"]
-    with override_settings(ALLOWED_HOSTS=["good.example"]):
-        evil = connect(f"?token={key}", [(b"origin", b"https://evil.example")])
-        assert not (await evil.connect())[0]
-        good = connect(f"?token={key}", [(b"origin", b"https://good.example")])
-        assert (await good.connect())[0]
-        await good.disconnect()
+    config = {**settings.INNGEST_REALTIME, "ALLOWED_ORIGINS": list(listed)}
+    headers = [(b"host", host), *([(b"origin", origin)] if origin else [])]
+    with override_settings(ALLOWED_HOSTS=["good.example"], INNGEST_REALTIME=config):
+        comm = connect(f"?token={key}", headers)
+        connected, _ = await comm.connect()
+        if connected:
+            await comm.disconnect()
+    assert connected is ok
+
+
+async def test_forwarded_host_counts_with_use_x_forwarded_host() -> None:
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"x-forwarded-host", b"good.example"),
+        (b"origin", b"https://good.example"),
+    ]
+    with override_settings(ALLOWED_HOSTS=["good.example", "127.0.0.1"]):
+        assert not (await connect(headers=headers).connect())[0]
+        with override_settings(USE_X_FORWARDED_HOST=True):
+            comm = connect(headers=headers)
+            assert (await comm.connect())[0]
+            await comm.disconnect()
 
 
 async def test_slow_client_is_closed_4408() -> None:

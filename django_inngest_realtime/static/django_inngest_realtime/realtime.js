@@ -295,7 +295,9 @@
     url.searchParams.set("token", entry.token.key);
     if (entry.position != null) url.searchParams.set("since", String(entry.position));
     entry.setState("connecting");
-    var source = new EventSource(url.href, {withCredentials: true});
+    // No credentials: the page's own cookies still go with a same-origin stream, and a
+    // stream from another origin (ALLOWED_ORIGINS) is CORS without credentials.
+    var source = new EventSource(url.href);
     entry.source = source;
     source.onopen = function () { entry.setState("live"); };
     source.onmessage = function (event) {
