@@ -101,25 +101,24 @@ PROBE = """async ({ws, sse, key}) => {
 }"""
 
 
+async def probe(browser: Any, api: DaphneServer, frontend: Frontend, key: str) -> Any:
+    """Open ``frontend``'s page and try the three ways in from there."""
+    page = await browser.new_page()
+    await page.goto(frontend.url)
+    endpoints = {"ws": f"{api.ws_url}/v1/realtime/connect", "sse": f"{api.url}/v1/realtime/sse"}
+    return page, await page.evaluate(PROBE, {**endpoints, "key": key})
+
+
 async def test_listed_origin_subscribes_over_websocket_sse_and_fetch(
     browser: Any, api: DaphneServer, frontends: tuple[Frontend, Frontend]
 ) -> None:
     name = unique("cors")
     token = token_for(api, name, topics=["logs"])
     await post_publish(api, name, ["from history"])
-    page = await browser.new_page()
-    await page.goto(frontends[0].url)
-    probe = await page.evaluate(
-        PROBE,
-        {
-            "ws": f"{api.ws_url}/v1/realtime/connect",
-            "sse": f"{api.url}/v1/realtime/sse",
-            "key": token["key"],
-        },
-    )
-    assert probe["socket"] == "open"
-    assert probe["events"] == "from history"
-    assert probe["fetched"].startswith("200 ") and '"data":"from history"' in probe["fetched"]
+    page, seen = await probe(browser, api, frontends[0], token["key"])
+    assert seen["socket"] == "open"
+    assert seen["events"] == "from history"
+    assert seen["fetched"].startswith("200 ") and '"data":"from history"' in seen["fetched"]
 
     # realtime.js on that page, as a frontend would use it with a token from its server.
     await page.evaluate(
@@ -141,17 +140,8 @@ async def test_unlisted_origin_is_refused(
     name = unique("cors-no")
     token = token_for(api, name, topics=["logs"])
     await post_publish(api, name, ["not for you"])
-    page = await browser.new_page()
-    await page.goto(frontends[1].url)
-    probe = await page.evaluate(
-        PROBE,
-        {
-            "ws": f"{api.ws_url}/v1/realtime/connect",
-            "sse": f"{api.url}/v1/realtime/sse",
-            "key": token["key"],
-        },
-    )
-    assert probe == {
+    _, seen = await probe(browser, api, frontends[1], token["key"])
+    assert seen == {
         "socket": "closed before open",
         "events": "refused",
         "fetched": "failed: TypeError",
