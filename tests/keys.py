@@ -5,19 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
-from django.test import override_settings
 
 from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
 from django_inngest_realtime.tokens import SALT
+from tests.helpers import realtime_settings
 
 
 def token_for(server: DaphneServer, name: str, **kwargs: Any) -> dict[str, Any]:
     """A token minted in this process for ``server`` (its URL as ``apiBaseUrl``)."""
-    config = {**settings.INNGEST_REALTIME, "API_BASE_URL": server.url}
-    with override_settings(INNGEST_REALTIME=config):
+    with realtime_settings(API_BASE_URL=server.url):
         return get_subscription_token(name, **kwargs)
 
 

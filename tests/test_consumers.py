@@ -250,9 +250,11 @@ async def test_origin_validation(
     host: bytes, origin: bytes | None, listed: tuple[str, ...], ok: bool
 ) -> None:
     key = get_subscription_token(live("o"))["key"]
-    config = {**settings.INNGEST_REALTIME, "ALLOWED_ORIGINS": list(listed)}
     headers = [(b"host", host), *([(b"origin", origin)] if origin else [])]
-    with override_settings(ALLOWED_HOSTS=["good.example"], INNGEST_REALTIME=config):
+    with (
+        override_settings(ALLOWED_HOSTS=["good.example"]),
+        realtime_settings(ALLOWED_ORIGINS=list(listed)),
+    ):
         comm = connect(f"?token={key}", headers)
         connected, _ = await comm.connect()
         if connected:

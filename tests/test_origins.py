@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client, override_settings
+
+from tests.helpers import realtime_settings
 
 APP = "http://app.example:5173"
 
@@ -22,8 +23,10 @@ def sse(origin: str | None, method: str = "get", **headers: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def listed() -> Any:
-    config = {**settings.INNGEST_REALTIME, "ALLOWED_ORIGINS": [APP]}
-    with override_settings(INNGEST_REALTIME=config, ALLOWED_HOSTS=["site.example"]):
+    with (
+        realtime_settings(ALLOWED_ORIGINS=[APP]),
+        override_settings(ALLOWED_HOSTS=["site.example"]),
+    ):
         yield
 
 
@@ -66,9 +69,7 @@ def test_same_origin_and_no_origin_need_no_cors() -> None:
 
 
 def test_star_allows_any_origin_with_a_star() -> None:
-    with override_settings(
-        INNGEST_REALTIME={**settings.INNGEST_REALTIME, "ALLOWED_ORIGINS": ["*"]}
-    ):
+    with realtime_settings(ALLOWED_ORIGINS=["*"]):
         res = sse("https://anyone.example")
     assert res["Access-Control-Allow-Origin"] == "*"
 

@@ -140,7 +140,6 @@ def test_tokens_in_widgets_name_the_api_base_url() -> None:
 
 
 @pytest.mark.django_db
-@override_settings(INNGEST_REALTIME={})
 @pytest.mark.parametrize(
     "tag",
     [
@@ -154,14 +153,15 @@ def test_tokens_in_widgets_name_the_api_base_url() -> None:
 def test_tags_build_the_api_base_url_from_the_context_request(tag: str) -> None:
     request = RequestFactory().get("/page", HTTP_HOST="shop.example:8443", secure=True)
     request.user = AnonymousUser()  # type: ignore[assignment]
-    html = Template("{% load inngest_realtime %}" + tag).render(Context({"request": request}))
+    with realtime_settings(API_BASE_URL=""):
+        html = Template("{% load inngest_realtime %}" + tag).render(Context({"request": request}))
+        with pytest.raises(ImproperlyConfigured, match=r"INNGEST_REALTIME\['API_BASE_URL'\]"):
+            Template("{% load inngest_realtime %}" + tag).render(Context({}))
     match = re.search(r'<script type="application/json">(.*?)</script>', html)
     assert match, html
     embedded = match.group(1)
     base = embedded if embedded.startswith("http") else json.loads(embedded)["apiBaseUrl"]
     assert base == "https://shop.example:8443/"
-    with pytest.raises(ImproperlyConfigured, match=r"INNGEST_REALTIME\['API_BASE_URL'\]"):
-        Template("{% load inngest_realtime %}" + tag).render(Context({}))
 
 
 @pytest.mark.django_db
