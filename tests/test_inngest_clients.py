@@ -118,7 +118,8 @@ async def test_refused_keys_reject_subscribe(
     # Refused before the upgrade: subscribe() rejects (never resolves, then ends silently).
     assert "error" in outcome, (outcome, rest)
     assert rest == []
-    print(f"{client} {case}: subscribe() rejected after {node.elapsed:.2f} s: {outcome['error']}")
+    where = f"{type(any_server).__name__} {client} {case}"
+    print(f"{where}: subscribe() rejected after {node.elapsed:.2f} s: {outcome['error']}")
 
 
 async def test_refused_handshake_is_an_http_error_under_daphne(server: DaphneServer) -> None:
