@@ -33,11 +33,13 @@ class UvicornServer(DaphneServer):
 def start_uvicorn(
     tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
 ) -> UvicornServer:
+    from tests.conftest import child_env
+
     pytest.importorskip("uvicorn", reason="needs uvicorn (the test extra installs it)")
     log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
     server = UvicornServer(
         "tests.asgi:application",
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_API_BASE_URL": "", **(env or {})},
+        env={**child_env(), **(env or {})},
         log_path=str(log),
     )
     server.start()

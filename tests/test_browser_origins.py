@@ -52,7 +52,9 @@ def ports() -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, ports: tuple[int, int]) -> Iterator[DaphneServer]:
+def api(
+    tmp_path_factory: pytest.TempPathFactory, ports: tuple[int, int], django_db_setup: None
+) -> Iterator[DaphneServer]:
     """The Django server, with only the first frontend's origin listed."""
     srv = start_server(tmp_path_factory, {"TEST_ALLOWED_ORIGINS": f"http://127.0.0.1:{ports[0]}"})
     yield srv
@@ -129,7 +131,7 @@ async def test_listed_origin_subscribes_over_websocket_sse_and_fetch(
         }""",
         token,
     )
-    await page.wait_for_function("window.__states.includes('open')", timeout=15_000)
+    await page.wait_for_function("window.__states.includes('live')", timeout=15_000)
     await post_publish(api, name, ["live across origins"])
     await page.wait_for_function("window.__got.includes('live across origins')", timeout=15_000)
 

@@ -33,7 +33,7 @@ async def test_realtime_js_assembles_a_stream_between_data(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(f"{server.url}/widgets/unused")  # a page that loads realtime.js
     await page.evaluate(SUBSCRIBE, token_for(server, name, topics=["logs"]))
-    await page.wait_for_function("window.__states.includes('open')", timeout=15_000)
+    await page.wait_for_function("window.__states.includes('live')", timeout=15_000)
     async with httpx.AsyncClient(timeout=30) as http:
         body = {"before": "before", "chunks": ["Once ", "upon ", "a time"], "after": "after"}
         res = await http.post(f"{server.url}/test-stream/{name}/logs", json=body)

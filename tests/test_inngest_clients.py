@@ -26,7 +26,9 @@ FALLBACK_KEY = f"signkey-test-{secrets.token_hex(32)}"
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+def keyed(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None
+) -> Iterator[DaphneServer]:
     """Daphne whose Inngest signing key (read from the environment) is ``SIGNING_KEY``."""
     srv = start_server(
         tmp_path_factory,
@@ -95,7 +97,9 @@ async def test_v4_mint_with_a_wrong_signing_key_is_refused(keyed: DaphneServer) 
 
 @pytest.fixture(scope="module", params=["daphne", "uvicorn"])
 def any_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_setup: None,
 ) -> Iterator[DaphneServer]:
     """The test server under Daphne (refuses with 403) and uvicorn (401 and a JSON body)."""
     if request.param == "daphne":

@@ -11,6 +11,9 @@ from inngest.experimental import mocked
 from django_inngest_realtime import channel, publish, publish_sync, realtime_middleware, topic
 from django_inngest_realtime.testing.capture import capture_messages
 
+# The ``channels`` broker keeps history in the database.
+pytestmark = pytest.mark.django_db
+
 runs = channel("m-run:{id}").add_topic(topic("logs").type(str))
 client = mocked.Inngest(app_id="test-app", middleware=[realtime_middleware()], is_production=False)
 calls: list[str] = []

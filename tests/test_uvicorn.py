@@ -17,7 +17,9 @@ from tests.keys import refused_keys, token_for, unique
 
 
 @pytest.fixture(scope="module")
-def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UvicornServer]:
+def uvicorn_server(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None
+) -> Iterator[UvicornServer]:
     srv = start_uvicorn(tmp_path_factory)
     yield srv
     srv.stop()
