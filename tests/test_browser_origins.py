@@ -103,21 +103,21 @@ PROBE = """async ({ws, sse, key}) => {
 }"""
 
 
-async def probe(browser: Any, api: DaphneServer, frontend: Frontend, key: str) -> Any:
-    """Open ``frontend``'s page and try the three ways in from there."""
+async def probe(browser: Any, api: DaphneServer, frontend: Frontend, published: str) -> Any:
+    """Publish ``published`` on a new channel, open ``frontend``'s page and try the three
+    ways in from there with a token for that channel; return the page, results and token."""
+    token = token_for(api, unique("cors"), topics=["logs"])
+    await post_publish(api, token["channel"], [published])
     page = await browser.new_page()
     await page.goto(frontend.url)
     endpoints = {"ws": f"{api.ws_url}/v1/realtime/connect", "sse": f"{api.url}/v1/realtime/sse"}
-    return page, await page.evaluate(PROBE, {**endpoints, "key": key})
+    return page, await page.evaluate(PROBE, {**endpoints, "key": token["key"]}), token
 
 
 async def test_listed_origin_subscribes_over_websocket_sse_and_fetch(
     browser: Any, api: DaphneServer, frontends: tuple[Frontend, Frontend]
 ) -> None:
-    name = unique("cors")
-    token = token_for(api, name, topics=["logs"])
-    await post_publish(api, name, ["from history"])
-    page, seen = await probe(browser, api, frontends[0], token["key"])
+    page, seen, token = await probe(browser, api, frontends[0], "from history")
     assert seen["socket"] == "open"
     assert seen["events"] == "from history"
     assert seen["fetched"].startswith("200 ") and '"data":"from history"' in seen["fetched"]
@@ -132,17 +132,14 @@ async def test_listed_origin_subscribes_over_websocket_sse_and_fetch(
         token,
     )
     await page.wait_for_function("window.__states.includes('live')", timeout=15_000)
-    await post_publish(api, name, ["live across origins"])
+    await post_publish(api, token["channel"], ["live across origins"])
     await page.wait_for_function("window.__got.includes('live across origins')", timeout=15_000)
 
 
 async def test_unlisted_origin_is_refused(
     browser: Any, api: DaphneServer, frontends: tuple[Frontend, Frontend]
 ) -> None:
-    name = unique("cors-no")
-    token = token_for(api, name, topics=["logs"])
-    await post_publish(api, name, ["not for you"])
-    _, seen = await probe(browser, api, frontends[1], token["key"])
+    _, seen, _ = await probe(browser, api, frontends[1], "not for you")
     assert seen == {
         "socket": "closed before open",
         "events": "refused",
