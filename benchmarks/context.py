@@ -22,11 +22,11 @@ class Context:
         return f"bench:{self.prefix}-{label}-{next(self._counter)}"
 
     def token(self, channel: str) -> str:
-        """A subscription token for ``channel`` (issued with the servers' ``SECRET_KEY``)."""
+        """A subscription key for ``channel`` (issued with the servers' ``SECRET_KEY``)."""
         from benchmarks.server.channels import TOPIC, bench
-        from django_inngest_realtime import get_subscription_token
+        from django_inngest_realtime.tokens import server_subscription_key
 
-        return str(get_subscription_token(bench(id=channel.removeprefix("bench:")), [TOPIC])["key"])
+        return server_subscription_key(bench(id=channel.removeprefix("bench:")), [TOPIC])
 
     def fail(self, message: str) -> None:
         """Record a crash or a loss: the run then exits non-zero."""

@@ -45,9 +45,12 @@ class RealtimeConfig:
     SYNC_PUBLISH_TIMEOUT: float = 10.0
     #: Seconds a subscription token stays valid for subscribing.
     TOKEN_TTL: int = 300
-    #: Base URL put in tokens as ``apiBaseUrl`` (Inngest's JavaScript client connects to
-    #: ``<apiBaseUrl>/v1/realtime/connect``); empty: taken from the request, else ``"/"``.
+    #: Absolute base URL put in tokens as ``apiBaseUrl`` (Inngest's JavaScript client connects
+    #: to ``<apiBaseUrl>/v1/realtime/connect``); empty: built from the request.
     API_BASE_URL: str = ""
+    #: Browser origins (``"https://app.example.com"``) besides this site's own that may use the
+    #: WebSocket and SSE endpoints (a separate frontend); ``"*"``: any. Default: same origin.
+    ALLOWED_ORIGINS: tuple[str, ...] = ()
     #: Seconds between keep-alive pings on an idle WebSocket.
     WS_PING_INTERVAL: float = 25.0
     #: Under Daphne, let the fan-out hub write live frames straight to each WebSocket's
@@ -86,14 +89,20 @@ def get_config() -> RealtimeConfig:
             f"Unknown key(s) in {SETTING_NAME}: {', '.join(unknown)}. "
             f"Valid keys: {', '.join(sorted(DEFAULTS))}."
         )
+    values = dict(user)
     for key, value in user.items():
         expected = type(DEFAULTS[key])
+        if expected is tuple and isinstance(value, list):
+            value = values[key] = tuple(value)
         ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
         if not ok or (isinstance(value, bool) and expected is not bool):
-            raise ImproperlyConfigured(
-                f"{SETTING_NAME}[{key!r}] must be {expected.__name__}, got {value!r}."
-            )
-    return RealtimeConfig(**user)
+            name = "list" if expected is tuple else expected.__name__
+            raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] must be {name}, got {value!r}.")
+    if "ALLOWED_ORIGINS" in values:
+        from django_inngest_realtime.origins import check_allowed_origins
+
+        check_allowed_origins(values["ALLOWED_ORIGINS"])
+    return RealtimeConfig(**values)
 
 
 @receiver(setting_changed)

@@ -3,6 +3,10 @@
 Speaks Inngest Realtime's wire format (one JSON envelope per frame) so Inngest's own
 JavaScript client can subscribe; adds multiplexing (``sub`` / ``unsub`` frames), resume
 (``since``) and keep-alive pings. Close codes are listed in ``docs/subscribing.md``.
+
+A key given with the handshake (``?token=`` or ``Authorization: Bearer``) that is refused
+is refused *before* the upgrade, as Inngest's server does: Inngest's clients then reject
+``subscribe()`` instead of seeing an open socket end silently.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.subscriber import SubscriberClosed
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
-from django_inngest_realtime.tokens import TokenError, verify_token
+from django_inngest_realtime.tokens import TokenError, bearer_key, verify_token
 from django_inngest_realtime.transports import FrameWriter, direct_writer
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
 CLOSE_TOO_BIG = 1009
 ERROR_TOO_MANY = 4429
+#: The ASGI extension that lets an application answer a handshake with its own HTTP response.
+HTTP_RESPONSE_EXTENSION = "websocket.http.response"
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -38,28 +44,44 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
         self.writer: FrameWriter | None = None
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        refused: TokenError | None = None
-        if "token" in params:  # otherwise a client that will send ``sub`` frames
+        key = params.get("token", [None])[0] or bearer_key(
+            dict(self.scope.get("headers", [])).get(b"authorization")
+        )
+        if key is not None:  # otherwise a client that will send ``sub`` frames
             try:
                 # Joined before the handshake completes: once open, live messages flow.
                 await self._subscribe(
-                    params["token"][0],
+                    key,
                     since=parse_since(params.get("since", [None])[0]),
                     topics=parse_topics(params.get("topics", [None])[0]),
                     start_pump=False,
                 )
             except TokenError as exc:
-                refused = exc
+                await self._refuse_handshake(exc)
+                return
         await self.accept()
-        if refused is not None:
-            await self.close(code=refused.code, reason=refused.reason)
-            return
         self.writer = direct_writer(self.base_send)
         for name, (sub, _) in self.subscriptions.items():
             if self.writer is not None:
                 sub.write_directly(self.writer)
             self.subscriptions[name] = (sub, asyncio.create_task(self._pump(sub)))
         self.pinger = asyncio.create_task(self._ping())
+
+    async def _refuse_handshake(self, refused: TokenError) -> None:
+        """Answer the handshake with HTTP 401 and a JSON body where the server lets us
+        (uvicorn); otherwise close before accepting, which Daphne answers with 403."""
+        if HTTP_RESPONSE_EXTENSION in (self.scope.get("extensions") or {}):
+            body = json.dumps({"error": refused.reason, "code": refused.code}).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ]
+            await self.base_send(
+                {"type": "websocket.http.response.start", "status": 401, "headers": headers}
+            )
+            await self.base_send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await self.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:

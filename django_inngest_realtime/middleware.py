@@ -124,10 +124,11 @@ def get_inngest_client() -> inngest.Inngest:
 
 
 async def forward_to_inngest(message: Message) -> None:
-    """Send a ``data`` message to Inngest's hosted realtime, as the SDK's publish does.
+    """Send a message of any kind to Inngest's hosted realtime through ``INNGEST_CLIENT``, as
+    Inngest's SDKs publish (with the run's ``run_id``; streams streamed: ``forwarding.py``).
 
-    Raises when Inngest refuses it (the SDK reports HTTP errors as exceptions).
+    Raises ``forwarding.ForwardError`` when Inngest refuses it.
     """
-    from inngest.experimental.realtime import publish as inngest_publish
+    from django_inngest_realtime.forwarding import forward
 
-    await inngest_publish(get_inngest_client(), message.channel, message.topic, message.data)
+    await forward(get_inngest_client(), message)

@@ -19,7 +19,7 @@ from asgiref.sync import async_to_sync
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Kind, Message
-from django_inngest_realtime.middleware import current_run, forward_to_inngest, in_step
+from django_inngest_realtime.middleware import RunContext, current_run, forward_to_inngest, in_step
 from django_inngest_realtime.signals import message_published
 from django_inngest_realtime.topics import TopicMessage, TopicRef
 
@@ -124,30 +124,68 @@ def _run_async(fn: Callable[[Message], Coroutine[Any, Any, None]], message: Mess
         pool.submit(asyncio.run, fn(message)).result()
 
 
-async def publish(message: TopicMessage) -> Message:
-    """Publish a validated message; returns the envelope as sent (with ``id`` and ``seq``)."""
+async def publish(message: TopicMessage, *, step_id: str | None = None) -> Message:
+    """Publish a validated message; returns the envelope as sent (with ``id`` and ``seq``).
+
+    In an Inngest function run, outside a step, it runs as the step ``step_id`` (default
+    ``"publish:<channel>"``; Inngest's ``step.realtime.publish(id, ...)``), so replays do not
+    send it again. The step keeps only the message's ``id`` and ``seq`` in the run's state.
+    """
     run = current_run()
     if run is not None and not in_step():
-        sent = await run.async_step().run(f"publish:{message.channel}", _publish_now, message)
-        return Message.model_validate(sent)
+        sent: list[Message] = []
+        memo = await run.async_step().run(_step_id(message, step_id), _publish_now, message, sent)
+        return sent[0] if sent else _replayed(message, memo, run)
     return await _deliver(_envelope(message))
 
 
-async def _publish_now(message: TopicMessage) -> dict[str, Any]:
-    return (await _deliver(_envelope(message))).to_dict()
+async def _publish_now(message: TopicMessage, sent: list[Message]) -> dict[str, Any]:
+    sent.append(await _deliver(_envelope(message)))
+    return {"id": sent[0].id, "seq": sent[0].seq}
 
 
-def publish_sync(message: TopicMessage) -> Message:
+def publish_sync(message: TopicMessage, *, step_id: str | None = None) -> Message:
     """Synchronous :func:`publish`, for sync Inngest functions, views and other threads."""
     run = current_run()
     if run is not None and not in_step():
-        sent = run.sync_step().run(f"publish:{message.channel}", _publish_now_sync, message)
-        return Message.model_validate(sent)
+        sent: list[Message] = []
+        memo = run.sync_step().run(_step_id(message, step_id), _publish_now_sync, message, sent)
+        return sent[0] if sent else _replayed(message, memo, run)
     return _deliver_sync(_envelope(message))
 
 
-def _publish_now_sync(message: TopicMessage) -> dict[str, Any]:
-    return _deliver_sync(_envelope(message)).to_dict()
+def _publish_now_sync(message: TopicMessage, sent: list[Message]) -> dict[str, Any]:
+    sent.append(_deliver_sync(_envelope(message)))
+    return {"id": sent[0].id, "seq": sent[0].seq}
+
+
+def _step_id(message: TopicMessage, step_id: str | None) -> str:
+    if step_id is None:
+        return f"publish:{message.channel}"
+    if not isinstance(step_id, str) or not step_id:
+        raise ValueError(f"publish(step_id=...) must be a non-empty string, got {step_id!r}.")
+    return step_id
+
+
+def _replayed(message: TopicMessage, memo: Any, run: RunContext) -> Message:
+    """The envelope a replayed publish step stands for, rebuilt from its ``id`` and ``seq``
+    (``created_at`` is not kept: it is the replay's time)."""
+    if isinstance(memo, dict) and "channel" in memo:  # a whole envelope, as stored until 0.1
+        return Message.model_validate(memo)
+    if not isinstance(memo, dict) or not isinstance(memo.get("id"), str):
+        raise PublishError(
+            f"The memoized publish step for channel {message.channel!r} holds {memo!r:.200}, "
+            "not the {id, seq} publish() stores."
+        )
+    return Message(
+        id=memo["id"],
+        seq=memo.get("seq"),
+        channel=message.channel,
+        topic=message.topic,
+        data=message.data,
+        run_id=run.run_id,
+        fn_id=run.fn_id,
+    )
 
 
 async def publish_stream(ref: TopicRef, chunks: AsyncIterable[str] | Iterable[str]) -> str:

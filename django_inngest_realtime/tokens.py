@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 
 from django_inngest_realtime.conf import get_config
@@ -102,30 +102,78 @@ def get_subscription_token(
     Runs the channel's ``authorize``; a refusal raises ``PermissionDenied``. With
     ``bind_user`` (the default) a token issued to a signed-in user only works for that user.
     Returns ``{"channel", "topics", "key", "apiBaseUrl"}``, the shape Inngest's
-    JavaScript ``subscribe()`` takes.
+    JavaScript ``subscribe()`` takes; ``apiBaseUrl`` is ``API_BASE_URL``, else built from
+    ``request``, and with neither it raises ``ImproperlyConfigured``.
     """
+    base_url = api_base_url(request)
     if user is None and request is not None:
         user = getattr(request, "user", None)
     ref = authorize(channel, user)
+    wanted = _topics(ref, topics)
+    key = _sign(ref.name, wanted, _user_id(user) if bind_user else None)
+    return {"channel": ref.name, "topics": wanted, "key": key, "apiBaseUrl": base_url}
+
+
+def server_subscription_key(channel: ChannelRef | str, topics: Sequence[str] | None = None) -> str:
+    """A key for ``topics`` of ``channel`` (all its topics by default) that carries no user
+    and skips the channel's ``authorize``.
+
+    For trusted server code only: what ``POST /v1/realtime/token`` answers an Inngest SDK
+    that authenticated with the signing key (as Inngest's own server does). Raises
+    ``LookupError`` for an unknown channel or topic.
+    """
+    ref = _resolve(channel)
+    return _sign(ref.name, _topics(ref, topics), None)
+
+
+def _topics(ref: ChannelRef, topics: Sequence[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(topics)) if topics else ref.topics
     unknown = [t for t in wanted if t not in ref.definition.topics]
     if unknown or not wanted:
         raise LookupError(
             f"Channel {ref.name!r} has no topic(s) {unknown} (topics: {ref.topics or 'none'})."
         )
-    payload = {"c": ref.name, "t": wanted, "u": _user_id(user) if bind_user else None}
-    key = signing.dumps(payload, salt=SALT, compress=True)
-    return {"channel": ref.name, "topics": wanted, "key": key, "apiBaseUrl": api_base_url(request)}
+    return wanted
+
+
+def _sign(channel: str, topics: list[str], user_id: str | None) -> str:
+    return signing.dumps({"c": channel, "t": topics, "u": user_id}, salt=SALT, compress=True)
 
 
 def api_base_url(request: HttpRequest | None = None) -> str:
-    """The base URL clients connect to."""
+    """The absolute base URL clients connect to: ``API_BASE_URL``, else the request's site.
+
+    Inngest's clients build ``<apiBaseUrl>/v1/realtime/connect`` with ``new URL()``, which
+    throws on a relative URL, so there is no relative fallback.
+    """
     configured = get_config().API_BASE_URL
     if configured:
+        if not configured.startswith(("http://", "https://")):
+            raise ImproperlyConfigured(
+                f"INNGEST_REALTIME['API_BASE_URL'] must be an absolute http(s) URL such as "
+                f"'https://example.com/', not {configured!r}."
+            )
         return configured
     if request is not None:
         return request.build_absolute_uri("/")
-    return "/"
+    raise ImproperlyConfigured(
+        "A subscription token needs an absolute apiBaseUrl (Inngest's clients connect to "
+        "<apiBaseUrl>/v1/realtime/connect): set INNGEST_REALTIME['API_BASE_URL'] (for example "
+        "'https://example.com/'), or pass request= (template tags take the request from the "
+        "template context: add 'django.template.context_processors.request')."
+    )
+
+
+def bearer_key(header: str | bytes | None) -> str | None:
+    """The key in an ``Authorization: Bearer KEY`` header value, or None."""
+    if isinstance(header, bytes):
+        header = header.decode("latin1")
+    if not header:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None
 
 
 def verify_token(

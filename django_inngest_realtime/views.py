@@ -1,4 +1,4 @@
-"""HTTP transports: the SSE endpoint and the token-refresh view."""
+"""HTTP transports: the SSE endpoint, Inngest's token endpoint and the token-refresh view."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from django_inngest_realtime import origins, signing_keys
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
     TokenError,
+    bearer_key,
     get_subscription_token,
+    server_subscription_key,
     verify_token,
 )
 
@@ -29,17 +33,34 @@ def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "OPTIONS"])
 async def sse(request: HttpRequest) -> HttpResponseBase:
     """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b]``: a ``text/event-stream``.
 
-    ``Last-Event-ID`` (sent by browsers when they reconnect) takes precedence over ``since``.
+    The key may come in ``Authorization: Bearer KEY`` instead. ``Last-Event-ID`` (sent by
+    browsers when they reconnect) takes precedence over ``since``. Browsers on this site or
+    on an origin in ``ALLOWED_ORIGINS`` only (CORS without credentials; ``OPTIONS`` answers
+    preflights).
     """
+    origin = request.headers.get("Origin")
+    if not origins.allowed(origin, request.get_host()):
+        return _error(403, f"Origin {origin!r} is not in INNGEST_REALTIME['ALLOWED_ORIGINS'].")
+    if request.method == "OPTIONS":
+        response: HttpResponseBase = HttpResponse(status=204, headers=origins.PREFLIGHT_HEADERS)
+    else:
+        response = await _sse(request)
+    for name, value in origins.cors_headers(origin).items():
+        response[name] = value
+    return response
+
+
+async def _sse(request: HttpRequest) -> HttpResponseBase:
     user = await request_user(request)
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
     try:
         topics = parse_topics(request.GET.get("topics"))
-        scope = verify_token(request.GET.get("token"), user=user, topics=topics)
+        key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
+        scope = verify_token(key, user=user, topics=topics)
         since = parse_since(since_raw)
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
@@ -47,12 +68,54 @@ async def sse(request: HttpRequest) -> HttpResponseBase:
     return sub.sse_response()
 
 
+@csrf_exempt
+@require_POST
+def inngest_token(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/realtime/token``: Inngest's token endpoint, for an Inngest SDK's
+    ``getSubscriptionToken`` on the project's servers (server to server).
+
+    Authenticated by the signing key (``signing_keys.py``), not by a session: the key it
+    answers (``201 {"jwt": KEY}``) carries no user and skips the channel's ``authorize``,
+    as on Inngest. Body: ``[{"channel": "post:1", "name": "updated", "kind": "run"}, ...]``.
+    """
+    if not signing_keys.authenticated(request.headers.get("Authorization")):
+        return _error(401, "Not authenticated")
+    try:
+        channel, topics = _inngest_topics(json.loads(request.body or b"null"))
+    except ValueError as exc:  # JSONDecodeError included
+        return _error(400, f"Invalid request: must provide a list of topics ({exc})")
+    try:
+        key = server_subscription_key(channel, topics)
+    except LookupError as exc:
+        return _error(404, str(exc))
+    return JsonResponse({"jwt": key}, status=201)
+
+
+def _inngest_topics(topics: Any) -> tuple[str, list[str]]:
+    """The channel and topic names of Inngest's token request body."""
+    if not isinstance(topics, list) or not topics:
+        raise ValueError("expected a non-empty list of {channel, name, kind} objects.")
+    for item in topics:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(field), str) and item[field] for field in ("channel", "name")
+        ):
+            raise ValueError(f"each topic needs a 'channel' and a 'name' (got {item!r:.80}).")
+        if item.get("kind", "run") != "run":
+            raise ValueError(f"only 'run' topics exist here (got kind {item['kind']!r:.40}).")
+    channels = {item["channel"] for item in topics}
+    if len(channels) != 1:
+        raise ValueError("a token covers exactly one channel.")
+    return channels.pop(), [item["name"] for item in topics]
+
+
 @require_POST
 def token_refresh(request: HttpRequest) -> HttpResponse:
-    """``POST /v1/realtime/token``: a fresh token for the signed-in (or anonymous) user.
+    """``POST /v1/realtime/token/refresh``: a fresh token for the signed-in (or anonymous)
+    user, for ``realtime.js`` on this site's pages.
 
     Body: ``{"channel": "post:1", "topics": ["updated"]}`` (JSON or form data), or
-    Inngest's shape ``[{"channel": "post:1", "name": "updated"}, ...]``. CSRF-protected.
+    Inngest's shape ``[{"channel": "post:1", "name": "updated"}, ...]``. CSRF-protected,
+    same origin only (no CORS), runs the channel's ``authorize``.
     """
     try:
         channel, topics = _token_request(request)
@@ -76,12 +139,7 @@ def _token_request(request: HttpRequest) -> tuple[str, list[str]]:
     else:
         body = {"channel": request.POST.get("channel"), "topics": request.POST.getlist("topics")}
     if isinstance(body, list):  # Inngest's token request shape
-        if not body or not all(isinstance(item, dict) for item in body):
-            raise ValueError("Expected a list of {channel, name} objects.")
-        channels = {item.get("channel") for item in body}
-        if len(channels) != 1:
-            raise ValueError("A token covers exactly one channel.")
-        body = {"channel": channels.pop(), "topics": [item.get("name") for item in body]}
+        return _inngest_topics(body)
     if not isinstance(body, dict):
         raise ValueError("Expected a JSON object with 'channel' and 'topics'.")
     channel, topics = body.get("channel"), body.get("topics") or []

@@ -46,7 +46,8 @@ def child_env() -> dict[str, str]:
     """What a child process needs to share this test run's settings, broker and database."""
     from django.db import connection
 
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    # A server's tokens name the URL each request came to (TEST_API_BASE_URL cleared).
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_API_BASE_URL": ""}
     if connection.vendor == "postgresql":  # the test database pytest-django made
         env["TEST_PG_NAME"] = str(connection.settings_dict["NAME"])
     broker = settings.INNGEST_REALTIME.get("BROKER")
@@ -82,7 +83,9 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[str]:
 def start_server(
     tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
 ) -> DaphneServer:
-    """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder."""
+    """Daphne serving ``tests.asgi`` in a child process, its log kept in a temp folder.
+
+    Its tokens name the URL each request came to (``TEST_API_BASE_URL`` cleared)."""
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     return DaphneServer(
         "tests.asgi:application",

@@ -109,9 +109,15 @@ INNGEST_REALTIME: dict[str, Any] = {"GROUP_PREFIX": PREFIX}
 # A child process of a test runs on the broker its parent test uses.
 if os.environ.get("TEST_BROKER"):
     INNGEST_REALTIME["BROKER"] = os.environ["TEST_BROKER"]
+# The test process mints tokens without a request: they name this base URL. The servers
+# the tests start build it from each request instead (child_env() clears it).
+if os.environ.get("TEST_API_BASE_URL", "http://testserver/"):
+    INNGEST_REALTIME["API_BASE_URL"] = os.environ.get("TEST_API_BASE_URL", "http://testserver/")
 # Live-server tests may shorten token lifetimes for the child server.
 if os.environ.get("TEST_TOKEN_TTL"):
     INNGEST_REALTIME["TOKEN_TTL"] = int(os.environ["TEST_TOKEN_TTL"])
+if os.environ.get("TEST_ALLOWED_ORIGINS"):
+    INNGEST_REALTIME["ALLOWED_ORIGINS"] = os.environ["TEST_ALLOWED_ORIGINS"].split(",")
 if os.environ.get("TEST_DIRECT_WRITES") == "0":
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -123,7 +123,9 @@ async def test_expired_token_is_refreshed_on_reconnect(
         refreshes: list[int] = []
         page.on(
             "response",
-            lambda r: refreshes.append(r.status) if r.url.endswith("/v1/realtime/token") else None,
+            lambda r: (
+                refreshes.append(r.status) if r.url.endswith("/v1/realtime/token/refresh") else None
+            ),
         )
         await page.wait_for_timeout(1500)  # the page's tokens are now expired
         await page.evaluate("DjangoInngestRealtime._dropConnections()")

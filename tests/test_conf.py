@@ -44,3 +44,16 @@ def test_not_a_dict() -> None:
     with override_settings(INNGEST_REALTIME=["x"]):
         with pytest.raises(ImproperlyConfigured, match="must be a dict"):
             get_config()
+
+
+def test_allowed_origins_list_or_tuple_of_origins() -> None:
+    listed = ["https://app.example.com", "http://localhost:5173", "*"]
+    with override_settings(INNGEST_REALTIME={"ALLOWED_ORIGINS": listed}):
+        assert get_config().ALLOWED_ORIGINS == tuple(listed)
+    with override_settings(INNGEST_REALTIME={"ALLOWED_ORIGINS": "https://app.example.com"}):
+        with pytest.raises(ImproperlyConfigured, match=r"ALLOWED_ORIGINS.*must be list"):
+            get_config()
+    for bad in ["app.example.com", "https://app.example.com/path", "ftp://x.example", 5]:
+        with override_settings(INNGEST_REALTIME={"ALLOWED_ORIGINS": [bad]}):
+            with pytest.raises(ImproperlyConfigured, match=r"ALLOWED_ORIGINS.*not"):
+                get_config()

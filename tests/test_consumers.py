@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
@@ -91,29 +91,73 @@ async def test_resume_since_and_gap_signal() -> None:
         await comm.disconnect()
 
 
-@pytest.mark.parametrize(
-    ("make_query", "code"),
-    [
-        (lambda key: "?token=garbage", 4400),
-        (lambda key: f"?token={key[:-3]}xyz", 4401),
-        (lambda key: f"?token={key}&topics=votes", 4403),
-        (lambda key: f"?token={key}&since=-1", 4400),
-        (lambda key: f"?token={key}&since=abc", 4400),
-    ],
-)
-async def test_refused_tokens_close_with_documented_codes(make_query: Any, code: int) -> None:
+async def refused_with(query: str, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    """Connect where the server offers the ``websocket.http.response`` extension (uvicorn
+    does); return the HTTP response the consumer answered the handshake with."""
+    scope = {
+        "type": "websocket",
+        "path": "/v1/realtime/connect",
+        "query_string": query.lstrip("?").encode(),
+        "headers": headers or [],
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+    comm = ApplicationCommunicator(application, scope)
+    await comm.send_input({"type": "websocket.connect"})
+    start = await comm.receive_output(5)
+    body = await comm.receive_output(5)
+    await comm.send_input({"type": "websocket.disconnect", "code": 1006})
+    await comm.wait(5)
+    assert (start["type"], body["type"]) == (
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    )
+    return start["status"], dict(start["headers"]), json.loads(body["body"])
+
+
+REFUSED_QUERIES = [
+    (lambda key: "?token=garbage", 4400),
+    (lambda key: f"?token={key[:-3]}xyz", 4401),
+    (lambda key: f"?token={key}&topics=votes", 4403),
+    (lambda key: f"?token={key}&since=-1", 4400),
+    (lambda key: f"?token={key}&since=abc", 4400),
+]
+
+
+@pytest.mark.parametrize(("make_query", "code"), REFUSED_QUERIES)
+async def test_refused_tokens_refuse_the_handshake(make_query: Any, code: int) -> None:
     key = get_subscription_token(live("x"), topics=["logs"])["key"]
-    comm = connect(make_query(key))
-    assert (await comm.connect())[0]
-    assert await closed_with(comm) == code
+    connected, _ = await connect(make_query(key)).connect()
+    assert not connected  # closed before accept: Daphne answers the handshake with 403
+    status, headers, body = await refused_with(make_query(key))
+    assert (status, headers[b"content-type"], body["code"]) == (401, b"application/json", code)
+    assert body["error"]
+    assert not get_hub().members
 
 
-async def test_expired_token_closes_4410() -> None:
+async def test_expired_token_refuses_the_handshake() -> None:
     key = get_subscription_token(live("x"))["key"]
     with realtime_settings(TOKEN_TTL=-1):
-        comm = connect(f"?token={key}")
-        assert (await comm.connect())[0]
-        assert await closed_with(comm) == 4410
+        assert not (await connect(f"?token={key}").connect())[0]
+        status, _, body = await refused_with(f"?token={key}")
+    assert (status, body["code"]) == (401, 4410)
+    assert "expired" in body["error"]
+
+
+async def test_key_in_an_authorization_header() -> None:
+    key = get_subscription_token(live("hdr"), topics=["logs"])["key"]
+    comm = connect(headers=[(b"authorization", f"Bearer {key}".encode())])
+    assert (await comm.connect())[0]
+    await publish(live("hdr").logs("via header"))
+    assert (await recv(comm))["data"] == "via header"
+    await comm.disconnect()
+    forged = [(b"authorization", f"Bearer {key[:-3]}xyz".encode())]
+    assert not (await connect(headers=forged).connect())[0]
+    assert (await refused_with("", forged))[2]["code"] == 4401
+    # Another scheme is not a key: the socket opens for ``sub`` frames.
+    comm = connect(headers=[(b"authorization", b"Basic dXNlcjpwdw==")])
+    assert (await comm.connect())[0]
+    await comm.disconnect()
 
 
 async def test_another_users_token_is_refused_and_own_accepted() -> None:
@@ -126,12 +170,10 @@ async def test_another_users_token_is_refused_and_own_accepted() -> None:
         client.force_login(user)
         return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
-    comm = connect(f"?token={key}", await sync_to_async(cookie_for)(bob))
-    assert (await comm.connect())[0]
-    assert await closed_with(comm) == 4403
-    comm = connect(f"?token={key}")  # anonymous
-    assert (await comm.connect())[0]
-    assert await closed_with(comm) == 4403
+    bobs = await sync_to_async(cookie_for)(bob)
+    assert not (await connect(f"?token={key}", bobs).connect())[0]
+    assert (await refused_with(f"?token={key}", bobs))[2]["code"] == 4403
+    assert not (await connect(f"?token={key}").connect())[0]  # anonymous
     comm = connect(f"?token={key}", await sync_to_async(cookie_for)(ann))
     assert (await comm.connect())[0]
     await publish(private("ann").logs("for ann"))
@@ -187,14 +229,51 @@ async def test_keepalive_pings() -> None:
         await comm.disconnect()
 
 
-async def test_origin_validation() -> None:
+@pytest.mark.parametrize(
+    ("host", "origin", "listed", "ok"),
+    [
+        (b"good.example", None, (), True),  # not a browser
+        (b"good.example", b"https://good.example", (), True),  # same origin
+        (b"good.example:8443", b"https://good.example:8443", (), True),
+        (b"good.example", b"https://evil.example", (), False),
+        (b"good.example", b"https://good.example:8443", (), False),  # another port
+        (b"evil.example", b"https://evil.example", (), False),  # a host not in ALLOWED_HOSTS
+        (b"good.example", b"https://app.example", ("https://app.example",), True),
+        (b"good.example", b"https://app.example:443", ("https://APP.example",), True),
+        (b"good.example", b"http://app.example", ("https://app.example",), False),
+        (b"good.example", b"https://other.example", ("https://app.example",), False),
+        (b"good.example", b"https://other.example", ("*",), True),
+        (b"good.example", b"null", (), False),
+    ],
+)
+async def test_origin_validation(
+    host: bytes, origin: bytes | None, listed: tuple[str, ...], ok: bool
+) -> None:
     key = get_subscription_token(live("o"))["key"]
-    with override_settings(ALLOWED_HOSTS=["good.example"]):
-        evil = connect(f"?token={key}", [(b"origin", b"https://evil.example")])
-        assert not (await evil.connect())[0]
-        good = connect(f"?token={key}", [(b"origin", b"https://good.example")])
-        assert (await good.connect())[0]
-        await good.disconnect()
+    headers = [(b"host", host), *([(b"origin", origin)] if origin else [])]
+    with (
+        override_settings(ALLOWED_HOSTS=["good.example"]),
+        realtime_settings(ALLOWED_ORIGINS=list(listed)),
+    ):
+        comm = connect(f"?token={key}", headers)
+        connected, _ = await comm.connect()
+        if connected:
+            await comm.disconnect()
+    assert connected is ok
+
+
+async def test_forwarded_host_counts_with_use_x_forwarded_host() -> None:
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"x-forwarded-host", b"good.example"),
+        (b"origin", b"https://good.example"),
+    ]
+    with override_settings(ALLOWED_HOSTS=["good.example", "127.0.0.1"]):
+        assert not (await connect(headers=headers).connect())[0]
+        with override_settings(USE_X_FORWARDED_HOST=True):
+            comm = connect(headers=headers)
+            assert (await comm.connect())[0]
+            await comm.disconnect()
 
 
 async def test_slow_client_is_closed_4408() -> None:

@@ -54,6 +54,20 @@ async def test_sse_resumes_with_last_event_id(server: DaphneServer) -> None:
     ]
 
 
+async def test_sse_takes_the_key_from_an_authorization_header(server: DaphneServer) -> None:
+    url = f"{server.url}/v1/realtime/sse"
+    token = key("live:s-hdr", topics=["logs"])
+    async with httpx.AsyncClient(timeout=10) as client:
+        forged = {"Authorization": f"Bearer {token[:-3]}xyz"}
+        assert (await client.get(url, headers=forged)).status_code == 401
+        headers = {"Authorization": f"Bearer {token}"}
+        async with client.stream("GET", url, params={"since": "0"}, headers=headers) as res:
+            assert res.status_code == 200
+            await post_publish(server, "live:s-hdr", ["by header"])
+            events = await read_sse(res, 1)
+    assert json.loads(events[0]["data"])["data"] == "by header"
+
+
 async def read_sse(res: httpx.Response, count: int) -> list[dict[str, str]]:
     events: list[dict[str, str]] = []
     current: dict[str, str] = {}

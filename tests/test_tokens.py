@@ -3,10 +3,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
-from django.core.exceptions import PermissionDenied
-from django.test import Client, override_settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.test import Client, RequestFactory, override_settings
 
 from django_inngest_realtime.tokens import (
     SALT,
@@ -32,7 +33,8 @@ class FakeUser:
 def test_token_shape_and_scope() -> None:
     token = get_subscription_token(live("1"), topics=["logs"], user=FakeUser(5))
     assert set(token) == {"channel", "topics", "key", "apiBaseUrl"}
-    assert (token["channel"], token["topics"], token["apiBaseUrl"]) == ("live:1", ["logs"], "/")
+    assert token["apiBaseUrl"] == settings.INNGEST_REALTIME["API_BASE_URL"]
+    assert (token["channel"], token["topics"]) == ("live:1", ["logs"])
     scope = verify_token(token["key"], user=FakeUser(5), topics=["logs"])
     assert (scope.channel, scope.topics, scope.user_id) == ("live:1", ("logs",), "5")
 
@@ -115,6 +117,26 @@ def test_secret_key_rotation() -> None:
 def test_api_base_url_setting() -> None:
     with realtime_settings(API_BASE_URL="https://rt.example.com/"):
         assert get_subscription_token(live("1"))["apiBaseUrl"] == "https://rt.example.com/"
+        request = RequestFactory().get("/", HTTP_HOST="other.example")
+        assert get_subscription_token(live("1"), request=request)["apiBaseUrl"] == (
+            "https://rt.example.com/"
+        )
+
+
+def test_api_base_url_is_built_from_the_request_else_an_error() -> None:
+    with override_settings(INNGEST_REALTIME={}):
+        request = RequestFactory().get("/page", HTTP_HOST="site.example:8000", secure=True)
+        token = get_subscription_token(live("1"), request=request)
+        assert token["apiBaseUrl"] == "https://site.example:8000/"
+        with pytest.raises(ImproperlyConfigured, match=r"INNGEST_REALTIME\['API_BASE_URL'\]"):
+            get_subscription_token(live("1"))
+
+
+@pytest.mark.parametrize("relative", ["/", "rt.example.com", "//rt.example.com/"])
+def test_api_base_url_must_be_absolute(relative: str) -> None:
+    with override_settings(INNGEST_REALTIME={"API_BASE_URL": relative}):
+        with pytest.raises(ImproperlyConfigured, match="absolute"):
+            get_subscription_token(live("1"))
 
 
 @pytest.mark.django_db
@@ -123,11 +145,11 @@ def test_refresh_view_requires_csrf_and_post() -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     body = json.dumps({"channel": "private:ann", "topics": ["logs"]})
-    assert client.post("/v1/realtime/token", body, "application/json").status_code == 403
-    assert client.get("/v1/realtime/token").status_code == 405
+    assert client.post("/v1/realtime/token/refresh", body, "application/json").status_code == 403
+    assert client.get("/v1/realtime/token/refresh").status_code == 405
     client.get("/admin/login/")  # sets the CSRF cookie
     csrf = client.cookies["csrftoken"].value
-    res = client.post("/v1/realtime/token", body, "application/json", HTTP_X_CSRFTOKEN=csrf)
+    res = client.post("/v1/realtime/token/refresh", body, "application/json", HTTP_X_CSRFTOKEN=csrf)
     assert res.status_code == 200, res.content
     data = res.json()
     assert data["channel"] == "private:ann" and data["jwt"] == data["key"]
@@ -141,7 +163,9 @@ def test_refresh_view_errors() -> None:
     client.force_login(User.objects.create_user("bob"))
 
     def post(body: object) -> int:
-        return client.post("/v1/realtime/token", json.dumps(body), "application/json").status_code
+        return client.post(
+            "/v1/realtime/token/refresh", json.dumps(body), "application/json"
+        ).status_code
 
     assert post({"channel": "private:ann", "topics": ["logs"]}) == 403
     assert post({"channel": "no-such-channel"}) == 404
@@ -151,6 +175,6 @@ def test_refresh_view_errors() -> None:
         post([{"channel": "live:1", "name": "logs"}, {"channel": "live:2", "name": "logs"}]) == 400
     )
     assert post([{"channel": "live:1", "name": "logs", "kind": "run"}]) == 200
-    assert client.post("/v1/realtime/token", "{", "application/json").status_code == 400
-    form = client.post("/v1/realtime/token", {"channel": "live:3", "topics": ["logs"]})
+    assert client.post("/v1/realtime/token/refresh", "{", "application/json").status_code == 400
+    form = client.post("/v1/realtime/token/refresh", {"channel": "live:3", "topics": ["logs"]})
     assert form.status_code == 200 and form.json()["topics"] == ["logs"]

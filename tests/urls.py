@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stream/<str:name>", views.stream),
     path("test-publish/<str:name>/<str:topic>", views.publish_view),
+    path("test-stream/<str:name>/<str:topic>", views.stream_view),
     path("widgets/<str:name>", views.widgets_page),
     path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
-from django_inngest_realtime import publish, subscribe
+from django_inngest_realtime import publish, publish_stream, subscribe
 from django_inngest_realtime.topics import registry
 from tests import channels  # noqa: F401  (defines the channels the live server serves)
 
@@ -27,6 +27,18 @@ async def publish_view(request: HttpRequest, name: str, topic: str) -> JsonRespo
     ref = registry.resolve(name)
     sent = [await publish(ref.topic(topic)(item)) for item in json.loads(request.body)]
     return JsonResponse({"seqs": [m.seq for m in sent]})
+
+
+@csrf_exempt
+async def stream_view(request: HttpRequest, name: str, topic: str) -> JsonResponse:
+    """Test-only: publish ``{"before": data, "chunks": [...], "after": data}`` as a data
+    message, a stream of the chunks, and another data message."""
+    body = json.loads(request.body)
+    ref = registry.resolve(name)
+    await publish(ref.topic(topic)(body["before"]))
+    stream_id = await publish_stream(ref.topic(topic), body["chunks"])
+    await publish(ref.topic(topic)(body["after"]))
+    return JsonResponse({"stream_id": stream_id})
 
 
 def widgets_page(request: HttpRequest, name: str) -> HttpResponse:

@@ -52,21 +52,25 @@ class DaphneServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        """The child process's command line (a subclass may run another ASGI server)."""
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            *self.args,
+            self.application,
+        ]
+
     def start(self) -> DaphneServer:
         """Start the server and wait until it accepts connections."""
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *self.args,
-                self.application,
-            ],
+            self.command(),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Template
 from django.test import RequestFactory
 
@@ -136,6 +137,31 @@ def test_unknown_channel_or_topic_is_a_comment_and_escaped() -> None:
 def test_tokens_in_widgets_name_the_api_base_url() -> None:
     _, token = split_token(render('{% realtime_feed "live:b" %}'))
     assert token["apiBaseUrl"] == "https://rt.example.com/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '{% realtime_feed "live:req" %}',
+        '{% realtime_value "live:req" "logs" %}',
+        '{% realtime_confirmations "live:req" "logs" %}',
+        '{% realtime_token "live:req" as t %}<script type="application/json">{{ t.apiBaseUrl }}'
+        "</script>",
+    ],
+)
+def test_tags_build_the_api_base_url_from_the_context_request(tag: str) -> None:
+    request = RequestFactory().get("/page", HTTP_HOST="shop.example:8443", secure=True)
+    request.user = AnonymousUser()  # type: ignore[assignment]
+    with realtime_settings(API_BASE_URL=""):
+        html = Template("{% load inngest_realtime %}" + tag).render(Context({"request": request}))
+        with pytest.raises(ImproperlyConfigured, match=r"INNGEST_REALTIME\['API_BASE_URL'\]"):
+            Template("{% load inngest_realtime %}" + tag).render(Context({}))
+    match = re.search(r'<script type="application/json">(.*?)</script>', html)
+    assert match, html
+    embedded = match.group(1)
+    base = embedded if embedded.startswith("http") else json.loads(embedded)["apiBaseUrl"]
+    assert base == "https://shop.example:8443/"
 
 
 @pytest.mark.django_db

@@ -17,6 +17,12 @@
  * ({message}), `inngest-realtime:gap` ({channel, position}); states are `connecting`,
  * `live`, `reconnecting`, `offline` (refused, or the server unreachable) and `closed`
  * (closed by the caller), the vocabulary the widgets show.
+ *
+ * Streams (`publish_stream()`: `datastream-start`, `chunk`..., `datastream-end`) are
+ * assembled as Inngest's clients mean to: each of the stream's messages carries
+ * `message.stream`, a ReadableStream of the chunks' text that closes at `datastream-end`
+ * (and `message.streamId`), so `for await (const text of message.stream)` on the
+ * `datastream-start` message reads the whole stream.
  */
 (function () {
   "use strict";
@@ -65,7 +71,35 @@
     this.seen = [];
     this.seenSet = new Set();
     this.state = null;
+    this.streams = new Map();  // stream id -> {stream, controller}
   }
+
+  /* The message as this handle's callback sees it: stream frames get their ReadableStream. */
+  Handle.prototype.withStream = function (message) {
+    var id = message.stream_id;
+    if (!id || typeof ReadableStream === "undefined") return message;
+    var open = this.streams.get(id);
+    if (message.kind === "datastream-start" && !open) {
+      var controller = null;
+      var stream = new ReadableStream({start: function (c) { controller = c; }});
+      open = {stream: stream, controller: controller};
+      this.streams.set(id, open);
+    }
+    if (!open) return message;  // joined mid-stream: the frames pass as they are
+    if (message.kind === "chunk") open.controller.enqueue(message.data);
+    if (message.kind === "datastream-end") {
+      open.controller.close();
+      this.streams.delete(id);
+    }
+    return Object.assign({}, message, {stream: open.stream, streamId: id});
+  };
+
+  Handle.prototype.closeStreams = function () {
+    this.streams.forEach(function (open) {
+      try { open.controller.close(); } catch (err) { /* already closed */ }
+    });
+    this.streams.clear();
+  };
 
   Handle.prototype.setState = function (state) {
     if (this.state === state) return;
@@ -76,6 +110,11 @@
 
   Handle.prototype.deliver = function (message) {
     if (message.kind === "gap") {
+      // Frames were missed: a stream in progress cannot be completed.
+      this.streams.forEach(function (open) {
+        try { open.controller.error(new Error("messages were missed (gap)")); } catch (err) { /* closed */ }
+      });
+      this.streams.clear();
       if (this.options.onGap) this.options.onGap(message, this);
       dispatch("gap", {channel: this.channel, position: message.position}, this.element);
       return;
@@ -86,6 +125,7 @@
       this.seen.push(message.id);
       if (this.seen.length > SEEN_IDS) this.seenSet.delete(this.seen.shift());
     }
+    message = this.withStream(message);
     try {
       if (this.onMessage) this.onMessage(message, this);
     } finally {
@@ -95,6 +135,7 @@
 
   Handle.prototype.close = function () {
     this.entry.removeHandle(this);
+    this.closeStreams();
     this.setState("closed");
   };
 
@@ -146,7 +187,7 @@
     var self = this;
     var first = Array.from(this.handles)[0];
     var url = (first && first.options.refreshUrl) ||
-      new URL("v1/realtime/token", baseUrl(this.token)).href;
+      new URL("v1/realtime/token/refresh", baseUrl(this.token)).href;
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -295,7 +336,9 @@
     url.searchParams.set("token", entry.token.key);
     if (entry.position != null) url.searchParams.set("since", String(entry.position));
     entry.setState("connecting");
-    var source = new EventSource(url.href, {withCredentials: true});
+    // No credentials: the page's own cookies still go with a same-origin stream, and a
+    // stream from another origin (ALLOWED_ORIGINS) is CORS without credentials.
+    var source = new EventSource(url.href);
     entry.source = source;
     source.onopen = function () { entry.setState("live"); };
     source.onmessage = function (event) {

@@ -1,0 +1,46 @@
+"""ASGI servers other than Daphne, run as child processes like ``DaphneServer``."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from django_inngest_realtime.testing.daphne import DaphneServer
+
+
+class UvicornServer(DaphneServer):
+    """``tests.asgi:application`` (or another app) under uvicorn, which implements the ASGI
+    ``websocket.http.response`` extension that Daphne lacks."""
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+            self.application,
+        ]
+
+
+def start_uvicorn(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> UvicornServer:
+    from tests.conftest import child_env
+
+    pytest.importorskip("uvicorn", reason="needs uvicorn (the test extra installs it)")
+    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
+    server = UvicornServer(
+        "tests.asgi:application",
+        env={**child_env(), **(env or {})},
+        log_path=str(log),
+    )
+    server.start()
+    return server
