@@ -90,7 +90,7 @@ async def _deliver(envelope: Message) -> Message:
     # Robust: a receiver that raises is logged (by Django, "django.dispatch") and never
     # fails, or repeats, the publish. Async receivers are awaited; sync ones run in a thread.
     await message_published.asend_robust(sender=Message, message=stored)
-    if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
+    if get_config().FORWARD_TO_INNGEST:
         try:
             await forward_to_inngest(stored)
         except Exception as exc:
@@ -105,7 +105,7 @@ def _deliver_sync(envelope: Message) -> Message:
     except Exception as exc:
         raise _failed(envelope, exc) from exc
     message_published.send_robust(sender=Message, message=stored)
-    if get_config().FORWARD_TO_INNGEST and stored.kind == "data":
+    if get_config().FORWARD_TO_INNGEST:
         try:
             _run_async(forward_to_inngest, stored)
         except Exception as exc:

@@ -17,7 +17,7 @@ import inngest
 import pytest
 from inngest.experimental import mocked
 
-from django_inngest_realtime import channel, publish, realtime_middleware, topic
+from django_inngest_realtime import channel, publish, publish_stream, realtime_middleware, topic
 from django_inngest_realtime.envelope import Message
 from django_inngest_realtime.forwarding import ForwardError, forward
 from tests.helpers import realtime_settings
@@ -191,6 +191,13 @@ async def forwarded(ctx: inngest.Context) -> None:
     await publish(runs("1").logs("from a run"))
 
 
+@forwarding_client.create_function(
+    fn_id="fwd-stream", trigger=inngest.TriggerEvent(event="t/fwd-stream")
+)
+async def forwarded_stream(ctx: inngest.Context) -> None:
+    await publish_stream(runs("2").logs, ["ab", "c"])
+
+
 #: The client INNGEST_CLIENT names in the test below (pointed at the recorder).
 forward_target: inngest.Inngest | None = None
 
@@ -208,3 +215,20 @@ def test_a_run_forwards_its_publish_with_its_run_id(
     assert request["query"] == {"channel": "fwd-run:1", "topic": "logs", "run_id": "test"}
     assert json.loads(request["body"]) == "from a run"
     assert "authorization" not in request["headers"]  # dev mode, no key: as the SDK
+
+
+@pytest.mark.django_db
+def test_a_runs_stream_is_forwarded_as_one_streamed_request(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = inngest.Inngest(app_id="fwd-app", is_production=False, api_base_url=recorder.url)
+    monkeypatch.setattr(f"{__name__}.forward_target", target)
+    with realtime_settings(FORWARD_TO_INNGEST=True, INNGEST_CLIENT=f"{__name__}.forward_target"):
+        res = mocked.trigger(
+            forwarded_stream, inngest.Event(name="t/fwd-stream"), forwarding_client
+        )
+    assert res.status is mocked.Status.COMPLETED, res.error
+    (request,) = recorder.requests
+    assert request["query"] == {"channel": "fwd-run:2", "topic": "logs", "run_id": "test"}
+    assert request["headers"]["content-type"] == "text/stream"
+    assert request["body"] == b"abc"
