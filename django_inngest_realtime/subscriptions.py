@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.http import StreamingHttpResponse
@@ -154,17 +154,23 @@ class Subscription:
             separators=(",", ":"),
         )
 
-    def sse_response(self, *, keepalive: float | None = None) -> StreamingHttpResponse:
-        """A ``text/event-stream`` response of this subscription; it closes it when done."""
+    def sse_response(
+        self, *, keepalive: float | None = None, encode: SseEncoder | None = None
+    ) -> StreamingHttpResponse:
+        """A ``text/event-stream`` response of this subscription; it closes it when done.
+
+        ``encode(seq, frame)`` turns each frame into an SSE event, or ``None`` to skip it
+        (default: :func:`json_sse_event`)."""
         interval = get_config().SSE_KEEPALIVE if keepalive is None else keepalive
         response = StreamingHttpResponse(
-            self._sse_events(interval), content_type="text/event-stream; charset=utf-8"
+            self._sse_events(interval, encode or json_sse_event),
+            content_type="text/event-stream; charset=utf-8",
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
 
-    async def _sse_events(self, keepalive: float) -> AsyncIterator[str]:
+    async def _sse_events(self, keepalive: float, encode: SseEncoder) -> AsyncIterator[str]:
         try:
             yield "retry: 2000\n" + sse_comment("connected")
             while True:
@@ -179,12 +185,22 @@ class Subscription:
                             json.dumps({"kind": "close", "reason": "slow"}), event="close"
                         )
                     return
-                if seq is None:
-                    yield sse_event(frame, event="gap")
-                else:
-                    yield sse_event(frame, event_id=str(seq))
+                event = encode(seq, frame)
+                if event is not None:
+                    yield event
         finally:
             await self.close()
+
+
+#: Turns a (seq, frame) of a subscription into one SSE event, or ``None`` to skip it.
+SseEncoder = Callable[[int | None, str], str | None]
+
+
+def json_sse_event(seq: int | None, frame: str) -> str:
+    """Each envelope as JSON, its ``id`` the channel position; control frames (gap) named."""
+    if seq is None:
+        return sse_event(frame, event="gap")
+    return sse_event(frame, event_id=str(seq))
 
 
 def parse_since(value: Any) -> int | None:

@@ -17,7 +17,6 @@ urlpatterns = [
     path("v1/realtime/sse", views.sse, name="sse"),
     path("v1/realtime/token", views.inngest_token, name="token"),
     path("v1/realtime/token/refresh", views.token_refresh, name="token_refresh"),
-    path("v1/realtime/render", views.render_item, name="render"),
     path("confirmations/<uuid:token>/", confirmation_views.detail, name="confirmation"),
     path(
         "confirmations/<uuid:token>/decide",

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from django_inngest_realtime import origins, signing_keys
-from django_inngest_realtime.brokers import get_broker
+from django_inngest_realtime.html import html_sse_encoder
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import (
     TokenError,
@@ -35,7 +33,8 @@ def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
 
 @require_http_methods(["GET", "OPTIONS"])
 async def sse(request: HttpRequest) -> HttpResponseBase:
-    """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b]``: a ``text/event-stream``.
+    """``GET /v1/realtime/sse?token=KEY[&since=N][&topics=a,b][&format=html]``: a
+    ``text/event-stream``; ``format=html`` sends live-HTML fragments (``html.py``).
 
     The key may come in ``Authorization: Bearer KEY`` instead. ``Last-Event-ID`` (sent by
     browsers when they reconnect) takes precedence over ``since``. Browsers on this site or
@@ -57,6 +56,9 @@ async def sse(request: HttpRequest) -> HttpResponseBase:
 async def _sse(request: HttpRequest) -> HttpResponseBase:
     user = await request_user(request)
     since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
+    fmt = request.GET.get("format", "json")
+    if fmt not in ("json", "html"):
+        return _error(400, "'format' is 'json' (the default) or 'html'.")
     try:
         topics = parse_topics(request.GET.get("topics"))
         key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
@@ -65,6 +67,8 @@ async def _sse(request: HttpRequest) -> HttpResponseBase:
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
     sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+    if fmt == "html":  # live-HTML fragments as named events, for htmx's SSE extension
+        return sub.sse_response(encode=html_sse_encoder(scope.channel))
     return sub.sse_response()
 
 
@@ -148,35 +152,6 @@ def _token_request(request: HttpRequest) -> tuple[str, list[str]]:
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         raise ValueError("'topics' must be a list of names.")
     return channel, topics
-
-
-@require_GET
-async def render_item(request: HttpRequest) -> HttpResponse:
-    """``GET /v1/realtime/render?w=SPEC&token=KEY&seq=N``: one feed item through its template.
-
-    ``SPEC`` is signed by the feed widget (channel and template), so only templates a page
-    was rendered with can be used, and only by holders of a valid token for that channel.
-    """
-    from django_inngest_realtime.widgets import WIDGET_SALT, item_html
-
-    try:
-        spec = signing.loads(request.GET.get("w", ""), salt=WIDGET_SALT)
-        channel, template = str(spec["c"]), str(spec["tpl"])
-    except (signing.BadSignature, KeyError, TypeError):
-        return _error(400, "Not a widget.")
-    try:
-        verify_token(request.GET.get("token"), user=await request_user(request), channel=channel)
-        seq = parse_since(request.GET.get("seq"))
-    except TokenError as exc:
-        return _error(exc.status, exc.reason, exc.code)
-    if seq is None:
-        return _error(400, "'seq' is required.")
-    replay = await get_broker().history(channel, seq - 1)
-    message = next((m for m in replay.messages if m.seq == seq), None)
-    if message is None:
-        return _error(404, f"Message {seq} of {channel!r} is no longer in history.")
-    html = await sync_to_async(item_html)(message, template)
-    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 async def request_user(request: HttpRequest) -> Any:

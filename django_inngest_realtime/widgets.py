@@ -3,7 +3,8 @@
 Each widget renders server-side from history, embeds the channel's position at render
 time (so nothing published between render and subscribe is lost) and a token issued for
 the current user; ``widgets.js`` then keeps it live. Message data is only ever inserted
-as text, or through a template the developer supplied (Django escapes it).
+as text, or as live HTML: fragments ``publish_html()`` rendered once from a developer's
+template (escaped by Django) and checked (``fragments.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
@@ -25,10 +25,9 @@ from django.utils.text import Truncator
 
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.envelope import Message
+from django_inngest_realtime.html import INSERTS, check_target, html_topics_of, live_html
 from django_inngest_realtime.tokens import get_subscription_token
 from django_inngest_realtime.topics import ChannelRef
-
-WIDGET_SALT = "django_inngest_realtime.widget"
 
 
 def refused_comment(channel: object, why: str) -> SafeString:
@@ -57,13 +56,46 @@ def _kept(channel: str, topics: Sequence[str]) -> tuple[list[Message], int]:
     return [m for m in replay.messages if m.topic in topics and m.kind == "data"], replay.position
 
 
-def item_html(message: Message, template: str | None) -> SafeString:
-    """One feed item: strings as text, objects as JSON text or through ``template``."""
-    if isinstance(message.data, str):
-        return conditional_escape(message.data)
-    if template:
-        return mark_safe(render_to_string(template, {"message": message, "data": message.data}))
-    return conditional_escape(json.dumps(message.data, ensure_ascii=False))
+def _text(message: Message) -> str:
+    data = message.data
+    return data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+
+
+def _feed_items(
+    messages: list[Message], html_topics: frozenset[str], target: str | None, limit: int
+) -> list[SafeString]:
+    """The feed's first render: plain messages as text items; live-HTML messages aimed at the
+    feed (``append``, ``prepend``, ``update``) as their fragments, in the order they came."""
+    items: list[SafeString] = []
+    if limit <= 0:
+        return items
+    for m in messages:
+        if m.topic not in html_topics:
+            items.append(
+                format_html(
+                    '<li data-id="{}" data-seq="{}" data-topic="{}">{}</li>',
+                    m.id,
+                    m.seq,
+                    m.topic,
+                    _text(m),
+                )
+            )
+            del items[:-limit]
+            continue
+        data = live_html(m.data)  # checked again: history may come from another process
+        if data is None or data.target != target or data.action not in INSERTS:
+            continue
+        if data.action == "prepend":  # newest first: the oldest go from the end
+            items.insert(0, mark_safe(data.html))
+            del items[limit:]
+        else:
+            items = (
+                [*items, mark_safe(data.html)]
+                if data.action == "append"
+                else [mark_safe(data.html)]
+            )
+            del items[:-limit]
+    return items
 
 
 def feed(
@@ -72,18 +104,17 @@ def feed(
     topics: Sequence[str] | None = None,
     *,
     limit: int = 50,
-    template: str | None = None,
+    id: str | None = None,
 ) -> SafeString:
-    """A live list of messages, newest last, at most ``limit``."""
+    """A live list of messages, newest last, at most ``limit``: text, or live HTML (items
+    ``publish_html()`` rendered once, aimed at the list's ``id``)."""
+    if id is not None:
+        check_target(id)
     token = issue(request, channel, topics)
     if isinstance(token, SafeString):
         return token
     messages, position = _kept(token["channel"], token["topics"])
-    items = [(m, item_html(m, template)) for m in messages[-limit:]] if limit > 0 else []
-    render_url = None
-    if template:
-        spec = signing.dumps({"c": token["channel"], "tpl": template}, salt=WIDGET_SALT)
-        render_url = f"{reverse('django_inngest_realtime:render')}?w={spec}"
+    html_topics = html_topics_of(token["channel"]) & frozenset(token["topics"])
     return mark_safe(
         render_to_string(
             "django_inngest_realtime/widgets/feed.html",
@@ -91,8 +122,36 @@ def feed(
                 "token": token,
                 "position": position,
                 "limit": limit,
-                "items": items,
-                "render_url": render_url,
+                "id": id,
+                "html_topics": ",".join(sorted(html_topics)),
+                "items": _feed_items(messages, html_topics, id, limit),
+            },
+        )
+    )
+
+
+def live_html_source(
+    request: HttpRequest | None, channel: ChannelRef | str, topics: Sequence[str] | None = None
+) -> SafeString:
+    """Applies what ``publish_html()`` sends on ``channel`` to this page's elements, from the
+    position the page was rendered at (Turbo's ``turbo_stream_from``)."""
+    name = channel.name if isinstance(channel, ChannelRef) else channel
+    html_topics = html_topics_of(name)
+    wanted = list(topics) if topics else sorted(html_topics)
+    others = [t for t in wanted if t not in html_topics]
+    if not wanted or others:
+        why = f"not live-HTML topics: {', '.join(others)}" if others else "no live-HTML topic"
+        return refused_comment(channel, why)
+    token = issue(request, channel, wanted)
+    if isinstance(token, SafeString):
+        return token
+    return mark_safe(
+        render_to_string(
+            "django_inngest_realtime/widgets/html.html",
+            {
+                "token": token,
+                "position": get_broker().position_sync(token["channel"]),
+                "html_topics": ",".join(wanted),
             },
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pydantic
 
 from django_inngest_realtime import channel, topic
+from django_inngest_realtime.html import html_topic
 
 
 class Vote(pydantic.BaseModel):
@@ -22,3 +23,6 @@ live = (
 private = channel("private:{owner}", authorize=only_owner).add_topic(topic("logs").type(str))
 #: Any JSON on ``messages``: what a confirmations widget listens to.
 approvals = channel("approvals:{id}").add_topic(topic("messages"))
+
+#: Live HTML (``html``) beside plain text (``logs``): the live-HTML pages of the tests.
+pages = channel("page:{id}").add_topic(topic("logs").type(str)).add_topic(html_topic())

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_inngest_realtime",
+    "tests.broadcast_app",
 ]
 if os.environ.get("TEST_WITHOUT_DAPHNE") == "1":  # as under uvicorn or hypercorn
     INSTALLED_APPS.remove("daphne")

@@ -13,5 +13,11 @@ urlpatterns = [
     path("widgets/<str:name>", views.widgets_page),
     path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),
+    path("html-page/<str:name>", views.html_page),
+    path("htmx-page/<str:name>", views.htmx_page),
+    path("test-js/<path:path>", views.test_js),
+    path("test-publish-html/<str:name>", views.publish_html_view),
+    path("test-renders", views.renders),
+    path("test-publish-raw/<str:name>/<str:topic>", views.publish_raw_view),
     path("", include("django_inngest_realtime.urls")),
 ]

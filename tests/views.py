@@ -64,3 +64,95 @@ async def hub_state(request: HttpRequest) -> JsonResponse:
             "direct": sum(1 for s in subscribers if s.direct),
         }
     )
+
+
+def _with_csp(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
+    """Render ``template`` under a strict Content-Security-Policy (no inline script or style)."""
+    import secrets
+
+    nonce = secrets.token_urlsafe(16)
+    response = render(request, template, {**context, "csp_nonce": nonce})
+    response["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
+        "connect-src 'self'; img-src 'self'"
+    )
+    return response
+
+
+def html_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Test-only: a live-HTML feed (``#items``) and page elements on ``page:<name>``."""
+    from tests.channels import pages
+
+    limit = int(request.GET.get("limit", "50"))
+    return _with_csp(request, "html_page.html", {"ref": pages(name), "name": name, "limit": limit})
+
+
+def htmx_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Test-only: htmx's SSE extension on ``/v1/realtime/sse?format=html`` for ``page:<name>``."""
+    from urllib.parse import urlencode
+
+    from django_inngest_realtime import get_subscription_token
+    from tests.channels import pages
+
+    token = get_subscription_token(pages(name), ["html"], request=request)
+    url = "/v1/realtime/sse?" + urlencode({"token": token["key"], "format": "html"})
+    return _with_csp(request, "htmx_page.html", {"sse_url": url})
+
+
+#: The npm files the htmx test page loads (tests/node/node_modules), and only those.
+TEST_JS = {
+    "htmx.org/dist/htmx.min.js",
+    "htmx-ext-sse/dist/sse.min.js",
+}
+
+
+def test_js(request: HttpRequest, path: str) -> HttpResponse:
+    """Test-only: serve the htmx files installed by ``npm install --prefix tests/node``."""
+    from pathlib import Path
+
+    if path not in TEST_JS:
+        return HttpResponse(status=404)
+    file = Path(__file__).resolve().parent / "node" / "node_modules" / path
+    return HttpResponse(file.read_bytes(), content_type="text/javascript")
+
+
+@csrf_exempt
+async def publish_html_view(request: HttpRequest, name: str) -> JsonResponse:
+    """Test-only: ``publish_html()`` each ``{action, target, template, context}`` of the body
+    on ``page:<name>``, from inside the server."""
+    from django_inngest_realtime.html import publish_html
+    from tests.channels import pages
+
+    sent = [
+        await publish_html(
+            pages(name),
+            item["action"],
+            item["target"],
+            template=item.get("template"),
+            context=item.get("context"),
+        )
+        for item in json.loads(request.body)
+    ]
+    return JsonResponse({"seqs": [m.seq for m in sent]})
+
+
+def renders(request: HttpRequest) -> JsonResponse:
+    """Test-only: how many times each counted template rendered in this process."""
+    from tests.broadcast_app.templatetags.render_counter import renders as counted
+
+    return JsonResponse(dict(counted))
+
+
+@csrf_exempt
+async def publish_raw_view(request: HttpRequest, name: str, topic: str) -> JsonResponse:
+    """Test-only: hand each data item of the body straight to the broker, unvalidated (as a
+    process with other channel definitions could)."""
+    from django_inngest_realtime.brokers import get_broker
+    from django_inngest_realtime.envelope import Message
+
+    broker = get_broker()
+    sent = [
+        await broker.publish(Message(channel=name, topic=topic, data=item))
+        for item in json.loads(request.body)
+    ]
+    return JsonResponse({"seqs": [m.seq for m in sent]})

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.db.models import Model
+from django.template import TemplateSyntaxError
 from django.utils.safestring import SafeString
 
-from django_inngest_realtime import widgets
+from django_inngest_realtime import html, widgets
 from django_inngest_realtime.topics import ChannelRef
 
 register = template.Library()
@@ -35,12 +37,33 @@ def realtime_feed(
     channel: ChannelRef | str,
     topics: str | list[str] | None = None,
     limit: int = 50,
+    id: str | None = None,
     template: str | None = None,
 ) -> SafeString:
-    """A live list of messages (``topics`` a list or ``"a,b"``; ``template`` renders objects)."""
-    return widgets.feed(
-        context.get("request"), channel, _topics(topics), limit=int(limit), template=template
-    )
+    """A live list of messages (``topics`` a list or ``"a,b"``); live-HTML messages aimed at
+    its ``id`` are its items."""
+    if template is not None:
+        raise TemplateSyntaxError(
+            f"realtime_feed no longer renders items with template={template!r} for each "
+            "viewer: render them once when you publish, with publish_html(ref, 'append', "
+            "'<feed id>', template=...), and give the feed id='<feed id>' and a live-HTML "
+            "topic (docs/live-html.md)."
+        )
+    return widgets.feed(context.get("request"), channel, _topics(topics), limit=int(limit), id=id)
+
+
+@register.simple_tag(takes_context=True)
+def realtime_html(
+    context: template.Context, channel: ChannelRef | str, topics: str | list[str] | None = None
+) -> SafeString:
+    """Apply what ``publish_html()`` sends on ``channel`` (its live-HTML topics) to this page."""
+    return widgets.live_html_source(context.get("request"), channel, _topics(topics))
+
+
+@register.filter
+def dom_id(instance: Model, prefix: str = "") -> str:
+    """``{{ post|dom_id }}`` -> ``post-12``: the element id live HTML aims at."""
+    return html.dom_id(instance, prefix)
 
 
 @register.simple_tag(takes_context=True)

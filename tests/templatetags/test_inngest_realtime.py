@@ -8,12 +8,13 @@ import re
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
-from django.template import Context, Template
+from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory
 
 from django_inngest_realtime import publish_sync
+from django_inngest_realtime.html import publish_html_sync
 from django_inngest_realtime.tokens import verify_token
-from tests.channels import live
+from tests.channels import live, pages
 from tests.helpers import realtime_settings
 
 
@@ -78,9 +79,77 @@ def test_feed_limit_and_object_rendering() -> None:
     html = render('{% realtime_feed "live:f2" "votes" limit=2 %}')
     assert html.count("<li ") == 2
     assert "{&quot;id&quot;: &quot;p3&quot;, &quot;likes&quot;: 3}" in html
-    templated = render('{% realtime_feed "live:f2" "votes" limit=1 template="vote_item.html" %}')
-    assert '<strong class="vote">p3</strong> has 3 likes' in templated
-    assert 'data-render-url="/v1/realtime/render?w=' in templated
+
+
+def test_feed_no_longer_renders_a_template_for_each_viewer() -> None:
+    with pytest.raises(TemplateSyntaxError, match=r"render them once when you publish, with "):
+        render('{% realtime_feed "live:f2" "votes" limit=1 template="vote_item.html" %}')
+
+
+def test_live_html_feed_renders_the_fragments_aimed_at_it_from_history() -> None:
+    ref = pages("f3")
+    publish_sync(ref.logs("a <b>text</b> item"))
+    for n in range(4):
+        publish_html_sync(
+            ref, "append", "items", template="html_item.html", context={"n": n, "text": f"<{n}>"}
+        )
+    publish_html_sync(ref, "append", "elsewhere", template="html_item.html", context={"n": 9})
+    publish_html_sync(ref, "remove", "item-0")  # applied live only
+    # A prepend puts the newest first: over the limit, the last go.
+    last = publish_html_sync(
+        ref, "prepend", "items", template="html_item.html", context={"n": 5, "text": "first"}
+    )
+    html, token = split_token(render('{% realtime_feed ref limit=3 id="items" %}', ref=ref))
+    assert html == (
+        '<div class="inngest-realtime inngest-realtime-feed" data-inngest-realtime="feed" '
+        f'data-channel="page:f3" data-since="{last.seq}" data-limit="3" data-html-topics="html">'
+        'TOKEN<span class="inngest-realtime-status" data-state="connecting" role="status">'
+        'connecting</span><ol class="inngest-realtime-items" id="items">'
+        '<li id="item-5" class="item">first</li>\n'
+        '<li id="item-1" class="item">&lt;1&gt;</li>\n'
+        '<li id="item-2" class="item">&lt;2&gt;</li>\n'
+        "</ol></div>\n"
+    )
+    assert token["topics"] == ["logs", "html"]
+    updated = publish_html_sync(
+        ref, "update", "items", template="html_item.html", context={"n": 7, "text": "only"}
+    )
+    html, _ = split_token(render('{% realtime_feed ref "html" id="items" %}', ref=ref))
+    assert f'data-since="{updated.seq}"' in html
+    assert '<ol class="inngest-realtime-items" id="items"><li id="item-7"' in html
+    assert "text item" not in html  # the feed shows the topics it was given
+
+
+def test_a_feed_id_must_be_an_element_id() -> None:
+    with pytest.raises(ValueError, match="element id"):
+        render('{% realtime_feed "page:x" id="two words" %}')
+
+
+def test_realtime_html_subscribes_from_the_current_position() -> None:
+    sent = publish_html_sync(pages("s1"), "remove", "gone")
+    html, token = split_token(render("{% realtime_html ref %}", ref=pages("s1")))
+    assert html == (
+        '<span class="inngest-realtime inngest-realtime-html" data-inngest-realtime="html" '
+        f'data-channel="page:s1" data-since="{sent.seq}" data-html-topics="html" hidden>TOKEN'
+        "</span>\n"
+    )
+    assert token["topics"] == ["html"]
+    assert render('{% realtime_html "page:s2" "logs" %}') == (
+        "<!-- inngest-realtime: not live-HTML topics: logs (page:s2) -->"
+    )
+    assert render('{% realtime_html "live:s3" %}') == (
+        "<!-- inngest-realtime: no live-HTML topic (live:s3) -->"
+    )
+
+
+@pytest.mark.django_db
+def test_dom_id_filter() -> None:
+    from tests.broadcast_app.models import Board
+
+    board = Board.objects.create(name="b")
+    assert render('<li id="{{ b|dom_id }}"><p id="{{ b|dom_id:"x" }}">', b=board) == (
+        f'<li id="board-{board.pk}"><p id="x-board-{board.pk}">'
+    )
 
 
 def test_value_shows_latest_field_or_initial() -> None:

@@ -1,8 +1,9 @@
 /*
  * Live widgets rendered by {% load inngest_realtime %} tags. Each widget element carries
  * its token (a JSON <script>), the channel position it was rendered at (data-since) and
- * its options in data- attributes. Message data is only ever set as text; feed items
- * with a developer template are rendered by the server (and escaped by Django there).
+ * its options in data- attributes. Message data is only ever set as text, except on
+ * live-HTML topics (data-html-topics): fragments the server rendered once from a
+ * developer's template (escaped by Django) and checked, applied as DOM actions.
  */
 (function () {
   "use strict";
@@ -24,17 +25,110 @@
     return typeof data === "string" ? data : JSON.stringify(data);
   }
 
+  /* Live HTML (publish_html): {action, target, html}, rendered once by the server and
+   * checked there. The fragment is parsed in an inert document's <template> (nothing in it
+   * runs or loads), checked again, and only then imported into the page. */
+  var ACTIONS = ["append", "prepend", "replace", "update", "remove", "before", "after"];
+  var URL_ATTRIBUTES = ["href", "src", "action", "formaction", "xlink:href", "data", "poster",
+                        "background"];
+  var REFUSED = "script, style, base, meta, animate, animateMotion, animateTransform, set";
+  var inert = null;
+
+  function isLiveHtml(data) {
+    return data !== null && typeof data === "object" && ACTIONS.indexOf(data.action) >= 0 &&
+      typeof data.target === "string" && data.target !== "" && typeof data.html === "string";
+  }
+
+  function unsafe(root) {
+    if (root.querySelector(REFUSED)) return "a refused element";
+    var elements = root.querySelectorAll("*");
+    for (var i = 0; i < elements.length; i++) {
+      var attributes = elements[i].attributes;
+      for (var j = 0; j < attributes.length; j++) {
+        var name = attributes[j].name.toLowerCase();
+        var value = attributes[j].value.replace(/[\x00-\x20]+/g, "").toLowerCase();
+        if (name.indexOf("on") === 0 || name === "style" || name === "srcdoc") return name;
+        if (URL_ATTRIBUTES.indexOf(name) >= 0 && /^(javascript|vbscript):/.test(value)) return name;
+      }
+    }
+    return null;
+  }
+
+  function parseFragment(html) {
+    inert = inert || document.implementation.createHTMLDocument("");
+    var holder = inert.createElement("template");
+    holder.innerHTML = html;  // an inert document: a server-rendered fragment, not yet live
+    var problem = unsafe(holder.content);
+    if (problem) throw new Error("inngest-realtime: refused a live-HTML fragment (" + problem + ")");
+    return document.importNode(holder.content, true);
+  }
+
+  /* Apply one live-HTML message to the page; false when its target is not on the page. */
+  function applyHtml(data) {
+    if (!isLiveHtml(data)) return false;
+    var target = document.getElementById(data.target);
+    if (!target) return false;
+    if (data.action === "remove") { target.remove(); return true; }
+    var fragment = parseFragment(data.html);
+    if (data.action === "append" || data.action === "prepend") {
+      // As Turbo Streams do: an element that comes again (same id) replaces the old one.
+      Array.prototype.forEach.call(fragment.children, function (child) {
+        var old = child.id && document.getElementById(child.id);
+        if (old && old.parentNode === target) old.remove();
+      });
+    }
+    if (data.action === "append") target.append(fragment);
+    else if (data.action === "prepend") target.prepend(fragment);
+    else if (data.action === "update") target.replaceChildren(fragment);
+    else if (data.action === "replace") target.replaceWith(fragment);
+    else if (data.action === "before") target.before(fragment);
+    else target.after(fragment);
+    return true;
+  }
+
+  function htmlTopicsOf(element) {
+    return (element.getAttribute("data-html-topics") || "").split(",").filter(Boolean);
+  }
+
+  /* Each message is applied once per page, however many widgets receive it. */
+  var applied = new Set();
+  var appliedOrder = [];
+
+  function firstTime(id) {
+    if (id == null) return true;
+    if (applied.has(id)) return false;
+    applied.add(id);
+    appliedOrder.push(id);
+    if (appliedOrder.length > 2000) applied.delete(appliedOrder.shift());
+    return true;
+  }
+
+  /* Messages on the element's live-HTML topics are applied; the others go to `other`. */
+  function htmlHandler(element, other) {
+    var topics = htmlTopicsOf(element);
+    return function (message) {
+      if (message.kind !== "data") return;
+      if (topics.indexOf(message.topic) < 0) { if (other) other(message); return; }
+      if (!firstTime(message.id)) return;
+      try {
+        applyHtml(message.data);
+      } catch (err) {
+        console.error(err);
+      }
+    };
+  }
+
   function feed(element, token) {
     var list = element.querySelector(":scope > .inngest-realtime-items");
     var limit = Number(element.getAttribute("data-limit") || "50");
-    var renderUrl = element.getAttribute("data-render-url");
 
-    function trim() {
-      while (limit > 0 && list.children.length > limit) list.removeChild(list.firstElementChild);
+    function trim(fromEnd) {
+      while (limit > 0 && list.children.length > limit) {
+        list.removeChild(fromEnd ? list.lastElementChild : list.firstElementChild);
+      }
     }
 
-    function add(message) {
-      if (message.kind !== "data") return;
+    function addText(message) {
       var known = Array.prototype.some.call(list.children, function (li) {
         return li.getAttribute("data-id") === message.id;
       });
@@ -43,28 +137,17 @@
       item.setAttribute("data-id", message.id);
       item.setAttribute("data-seq", String(message.seq));
       item.setAttribute("data-topic", message.topic);
-      if (renderUrl && typeof message.data !== "string") {
-        item.textContent = asText(message.data);  // shown until the server's rendering arrives
-        var url = new URL(renderUrl, window.location.href);
-        url.searchParams.set("token", sub.token.key);
-        url.searchParams.set("seq", String(message.seq));
-        fetch(url.href, {credentials: "same-origin"}).then(function (response) {
-          return response.ok ? response.text() : null;
-        }).then(function (html) {
-          if (html === null) return;
-          var holder = document.createElement("template");
-          holder.innerHTML = html;  // server-rendered through the developer's template
-          item.textContent = "";
-          item.appendChild(holder.content);
-        });
-      } else {
-        item.textContent = asText(message.data);
-      }
+      item.textContent = asText(message.data);
       list.appendChild(item);
-      trim();
+      trim(false);
     }
 
-    var sub = window.DjangoInngestRealtime.subscribe(token, add, {
+    var applyOrAdd = htmlHandler(element, addText);
+    return window.DjangoInngestRealtime.subscribe(token, function (message) {
+      applyOrAdd(message);
+      var data = message.data;
+      if (isLiveHtml(data) && list.id && data.target === list.id) trim(data.action === "prepend");
+    }, {
       element: element,
       since: element.getAttribute("data-since"),
       onStatus: function (state) { setStatus(element, state); },
@@ -73,10 +156,18 @@
         note.className = "inngest-realtime-gap";
         note.textContent = "Some earlier messages are no longer available.";
         list.appendChild(note);
-        trim();
+        trim(false);
       }
     });
-    return sub;
+  }
+
+  /* {% realtime_html %}: live HTML for the page's own elements (Turbo's stream source). */
+  function liveHtml(element, token) {
+    return window.DjangoInngestRealtime.subscribe(token, htmlHandler(element, null), {
+      element: element,
+      since: element.getAttribute("data-since"),
+      onStatus: function (state) { setStatus(element, state); }
+    });
   }
 
   function value(element, token) {
@@ -215,7 +306,7 @@
     });
   }
 
-  var kinds = {feed: feed, value: value, confirmations: confirmations};
+  var kinds = {feed: feed, html: liveHtml, value: value, confirmations: confirmations};
 
   function start(root) {
     (root || document).querySelectorAll("[data-inngest-realtime]").forEach(function (element) {
@@ -227,6 +318,8 @@
   }
 
   window.DjangoInngestRealtime.widgets = {start: start, kinds: kinds, setStatus: setStatus};
+  /* For your own JavaScript: apply a live-HTML message's data ({action, target, html}). */
+  window.DjangoInngestRealtime.applyHtml = applyHtml;
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { start(); });
   } else {
