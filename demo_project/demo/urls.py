@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from demo_project.demo import chat, views
+from demo_project.demo import chat, live, views
 
 app_name = "demo"
 
@@ -18,4 +18,10 @@ urlpatterns = [
     path("story/start", views.story_start, name="story-start"),
     path("chat/", chat.chat_page, name="chat"),
     path("chat/<str:room>/", chat.chat_page, name="chat-room"),
+    path("activity/", live.activity_page, name="activity"),
+    path("activity/post", live.activity_post, name="activity-post"),
+    path("live-posts/", live.live_posts, name="live-posts"),
+    path("live-posts/create", live.live_post_create, name="live-post-create"),
+    path("live-posts/<int:post_id>/rename", live.live_post_rename, name="live-post-rename"),
+    path("live-posts/<int:post_id>/delete", live.live_post_delete, name="live-post-delete"),
 ]

@@ -1,0 +1,50 @@
+"""The demo's live-HTML pages in a real browser: the activity feed and the posts list kept
+current by model broadcasts (``demo_project/demo/live.py``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.test_demo import ARTIFACTS, Demo, demo  # noqa: F401  (the module's demo fixture)
+
+
+async def two_pages(browser: Any, url: str, ready: str) -> list[Any]:
+    pages = [await browser.new_page(), await browser.new_page()]
+    for page in pages:
+        await page.goto(url)
+        await page.wait_for_selector(ready, timeout=15_000, state="attached")
+    return pages
+
+
+async def test_activity_notes_reach_every_window(demo: Demo, browser: Any) -> None:  # noqa: F811
+    first, second = await two_pages(
+        browser, f"{demo.url}/activity/", ".inngest-realtime-feed[data-state='live']"
+    )
+    await first.fill("#note input[name=text]", "<b>hello</b> from the first window")
+    await first.click("#note button")
+    note = second.locator("#activity li").filter(has_text="<b>hello</b> from the first window")
+    await note.wait_for(timeout=20_000)
+    assert await second.locator("#activity b").count() == 0  # escaped by Django
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await second.screenshot(path=str(ARTIFACTS / "demo-activity.png"), full_page=True)
+
+
+async def test_the_posts_list_follows_saves_and_deletes(demo: Demo, browser: Any) -> None:  # noqa: F811
+    first, second = await two_pages(
+        browser, f"{demo.url}/live-posts/", ".inngest-realtime-html[data-state='live']"
+    )
+    await first.fill("#create input[name=title]", "Broadcast me")
+    await first.click("#create button")
+    added = second.locator("#post-list li").filter(has_text="Broadcast me")
+    await added.wait_for(timeout=20_000)
+    element = await added.get_attribute("id")
+    assert element and re.fullmatch(r"post-\d+", element)
+    created = second.locator(".inngest-realtime-feed li").filter(has_text='"event":"created"')
+    await created.filter(has_text="Broadcast me").wait_for(timeout=20_000)
+    await first.locator(f"#{element} button[data-delete]").click()
+    await second.locator(f"#{element}").wait_for(state="detached", timeout=20_000)
+    deleted = second.locator(".inngest-realtime-feed li").filter(has_text='"event":"deleted"')
+    await deleted.filter(has_text="Broadcast me").wait_for(timeout=20_000)
+    await second.screenshot(path=str(ARTIFACTS / "demo-live-posts.png"), full_page=True)
+    assert "Could not broadcast" not in demo.log.read_text()
