@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -14,7 +15,7 @@ from django_inngest_realtime.html import (
     html_topic_names,
     render_fragment,
 )
-from django_inngest_realtime.middleware import current_run, in_step
+from django_inngest_realtime.middleware import RunContext, current_run, in_step
 from django_inngest_realtime.publishing import _replayed, _step_id, publish, publish_sync
 from django_inngest_realtime.topics import ChannelRef, TopicMessage, TopicRef
 
@@ -42,9 +43,48 @@ def _topic_ref(ref: ChannelRef | TopicRef) -> TopicRef:
     return ref.topic(names[0])
 
 
+@dataclasses.dataclass
+class _Job:
+    """One publish_html() call: rendered and published once, in a step or not."""
+
+    ref: TopicRef
+    action: str
+    target: str
+    template: str | None
+    context: dict[str, Any] | None
+    sent: list[Message] = dataclasses.field(default_factory=list)
+
+    def render(self) -> str:
+        return render_fragment(self.template, self.context) if self.template else ""
+
+    def message(self, html: str) -> TopicMessage:
+        return self.ref({"action": self.action, "target": self.target, "html": html})
+
+    async def run(self) -> dict[str, Any]:
+        html = await sync_to_async(self.render)()
+        self.sent.append(await publish(self.message(html)))
+        return {"id": self.sent[0].id, "seq": self.sent[0].seq}
+
+    def run_sync(self) -> dict[str, Any]:
+        self.sent.append(publish_sync(self.message(self.render())))
+        return {"id": self.sent[0].id, "seq": self.sent[0].seq}
+
+    def placeholder(self) -> TopicMessage:
+        """What a replayed step stands for: the action and target, not rendered again."""
+        data = {"action": self.action, "target": self.target}
+        return TopicMessage(self.ref.channel, self.ref.name, data, self.ref.ref.definition)
+
+    def result(self, memo: Any, run: RunContext) -> Message:
+        return self.sent[0] if self.sent else _replayed(self.placeholder(), memo, run)
+
+
 def _prepare(
-    ref: ChannelRef | TopicRef, action: str, target: str, template: str | None
-) -> TopicRef:
+    ref: ChannelRef | TopicRef,
+    action: str,
+    target: str,
+    template: str | None,
+    context: dict[str, Any] | None,
+) -> _Job:
     """Check the arguments before anything is rendered."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown live-HTML action {action!r}; one of: {', '.join(ACTIONS)}.")
@@ -53,18 +93,7 @@ def _prepare(
         raise ValueError("'remove' renders no template.")
     if action != "remove" and not template:
         raise ValueError(f"{action!r} needs template= (the fragment to {action}).")
-    return _topic_ref(ref)
-
-
-def _message(ref: TopicRef, action: str, target: str, html: str) -> TopicMessage:
-    return ref({"action": action, "target": target, "html": html})
-
-
-def _placeholder(ref: TopicRef, action: str, target: str) -> TopicMessage:
-    """What a replayed step stands for: the action and target; the html is not rendered again."""
-    return TopicMessage(
-        ref.channel, ref.name, {"action": action, "target": target}, ref.ref.definition
-    )
+    return _Job(_topic_ref(ref), action, target, template, context)
 
 
 async def publish_html(
@@ -82,38 +111,13 @@ async def publish_html(
     In an Inngest function run, outside a step, rendering and publishing run as one step
     (``step_id``, default ``"publish:<channel>"``): a replay renders nothing again.
     """
-    topic_ref = _prepare(ref, action, target, template)
+    job = _prepare(ref, action, target, template, context)
     run = current_run()
-    if run is not None and not in_step():
-        pending = _placeholder(topic_ref, action, target)
-        sent: list[Message] = []
-        memo = await run.async_step().run(
-            _step_id(pending, step_id),
-            _render_and_publish,
-            topic_ref,
-            action,
-            target,
-            template,
-            context,
-            sent,
-        )
-        return sent[0] if sent else _replayed(pending, memo, run)
-    sent = []
-    await _render_and_publish(topic_ref, action, target, template, context, sent)
-    return sent[0]
-
-
-async def _render_and_publish(
-    ref: TopicRef,
-    action: str,
-    target: str,
-    template: str | None,
-    context: dict[str, Any] | None,
-    sent: list[Message],
-) -> dict[str, Any]:
-    html = await sync_to_async(render_fragment)(template, context) if template else ""
-    sent.append(await publish(_message(ref, action, target, html)))
-    return {"id": sent[0].id, "seq": sent[0].seq}
+    if run is None or in_step():
+        await job.run()
+        return job.sent[0]
+    step = _step_id(job.placeholder(), step_id)
+    return job.result(await run.async_step().run(step, job.run), run)
 
 
 def publish_html_sync(
@@ -126,35 +130,10 @@ def publish_html_sync(
     step_id: str | None = None,
 ) -> Message:
     """Synchronous :func:`publish_html`, for sync Inngest functions, views and other threads."""
-    topic_ref = _prepare(ref, action, target, template)
+    job = _prepare(ref, action, target, template, context)
     run = current_run()
-    if run is not None and not in_step():
-        pending = _placeholder(topic_ref, action, target)
-        sent: list[Message] = []
-        memo = run.sync_step().run(
-            _step_id(pending, step_id),
-            _render_and_publish_sync,
-            topic_ref,
-            action,
-            target,
-            template,
-            context,
-            sent,
-        )
-        return sent[0] if sent else _replayed(pending, memo, run)
-    sent = []
-    _render_and_publish_sync(topic_ref, action, target, template, context, sent)
-    return sent[0]
-
-
-def _render_and_publish_sync(
-    ref: TopicRef,
-    action: str,
-    target: str,
-    template: str | None,
-    context: dict[str, Any] | None,
-    sent: list[Message],
-) -> dict[str, Any]:
-    html = render_fragment(template, context) if template else ""
-    sent.append(publish_sync(_message(ref, action, target, html)))
-    return {"id": sent[0].id, "seq": sent[0].seq}
+    if run is None or in_step():
+        job.run_sync()
+        return job.sent[0]
+    step = _step_id(job.placeholder(), step_id)
+    return job.result(run.sync_step().run(step, job.run_sync), run)
