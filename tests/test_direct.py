@@ -1,4 +1,4 @@
-"""Direct writes of live frames to Daphne's transport (``transports/daphne_direct.py``): the
+"""Direct writes of live frames to Daphne's transport (``transports/daphne.py``): the
 frame encoding, when the path is taken, and, through a real Daphne, order, control frames
 and slow clients."""
 
@@ -21,7 +21,7 @@ from django_inngest_realtime.consumers import RealtimeConsumer
 from django_inngest_realtime.testing.daphne import DaphneServer
 from django_inngest_realtime.topics import registry
 from django_inngest_realtime.transports import direct_writer
-from django_inngest_realtime.transports.daphne_direct import DirectWriter, daphne_protocol
+from django_inngest_realtime.transports.daphne import DirectWriter, daphne_protocol
 from django_inngest_realtime.transports.wire import text_frame
 from tests.conftest import post_publish, start_server
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("widgets/<str:name>", views.widgets_page),
     path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),
+    path("test-tasks", views.task_count),
     path("", include("django_inngest_realtime.urls")),
 ]

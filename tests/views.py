@@ -64,3 +64,10 @@ async def hub_state(request: HttpRequest) -> JsonResponse:
             "direct": sum(1 for s in subscribers if s.direct),
         }
     )
+
+
+async def task_count(request: HttpRequest) -> JsonResponse:
+    """Test-only: the tasks alive on the server's event loop (this request's included)."""
+    import asyncio
+
+    return JsonResponse({"tasks": len([t for t in asyncio.all_tasks() if not t.done()])})
