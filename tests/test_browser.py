@@ -13,6 +13,9 @@ import pytest
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.conftest import post_publish, start_server
 
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 

@@ -20,6 +20,9 @@ from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.asgi_servers import UvicornServer, start_uvicorn
 from tests.conftest import start_server
 
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
+
 SOCKETS = 100
 TOO_BIG = "x" * (70 * 1024)  # over MAX_FRAME_BYTES (64 KB), under the servers' own limits
 TOO_DEEP = "[" * 30_000 + "]" * 30_000  # under MAX_FRAME_BYTES, past Python's recursion limit
