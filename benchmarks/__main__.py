@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-SCENARIOS = ("fanout", "steady", "capacity", "publish_cost", "resume", "approvals")
+SCENARIOS = ("fanout", "steady", "capacity", "publish_cost", "resume", "approvals", "soak")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,15 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
     from benchmarks.context import Context
     from benchmarks.params import FULL, QUICK
     from benchmarks.runner import log
-    from benchmarks.scenarios import approvals, capacity, fanout, publish_cost, resume, steady
+    from benchmarks.scenarios import (
+        approvals,
+        capacity,
+        fanout,
+        publish_cost,
+        resume,
+        soak,
+        steady,
+    )
 
     params = QUICK if args.quick else FULL
     if args.repetitions:
@@ -61,6 +69,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "publish_cost": publish_cost.run,
         "resume": resume.run,
         "approvals": approvals.run,
+        "soak": soak.run,
     }
     started = time.time()
     results: dict[str, Any] = {

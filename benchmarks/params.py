@@ -35,6 +35,11 @@ class Params:
     # 6. Approvals
     approvals_decisions: int
     approvals_deciders: int
+    # 7. Soak
+    soak_cycles: int
+    soak_concurrency: int
+    soak_subscribers: int
+    soak_messages: int
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -60,6 +65,10 @@ FULL = Params(
     resume_missed=1000,
     approvals_decisions=400,
     approvals_deciders=8,
+    soak_cycles=5000,
+    soak_concurrency=50,
+    soak_subscribers=20,
+    soak_messages=400,
 )
 
 QUICK = Params(
@@ -78,4 +87,8 @@ QUICK = Params(
     resume_missed=200,
     approvals_decisions=40,
     approvals_deciders=4,
+    soak_cycles=250,
+    soak_concurrency=25,
+    soak_subscribers=5,
+    soak_messages=40,
 )

@@ -37,6 +37,17 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("rss_after_mb", "RSS after (MB)"),
         ("failed", "failed"),
     ],
+    "soak": [
+        ("cycles", "hostile connections"),
+        ("tasks_before", "tasks before"),
+        ("tasks_after", "tasks after"),
+        ("groups_after", "groups after"),
+        ("redis_subscriptions_before", "Redis subs before"),
+        ("redis_subscriptions_after", "Redis subs after"),
+        ("rss_before_mb", "RSS before (MB)"),
+        ("rss_after_mb", "RSS after (MB)"),
+        ("lost", "lost (well-behaved)"),
+    ],
     "resume": [
         ("missed", "missed"),
         ("seconds_to_all", "seconds to all"),
@@ -52,6 +63,7 @@ TITLES = {
     "publish_cost": "4. Publish cost (in-process, µs per call)",
     "resume": "5. Resume",
     "approvals": "6. Approvals (PostgreSQL)",
+    "soak": "7. Soak (hostile connections beside well-behaved subscribers, one process)",
 }
 
 

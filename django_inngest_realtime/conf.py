@@ -58,6 +58,11 @@ class RealtimeConfig:
     WEBSOCKET_DIRECT_WRITES: bool = True
     #: Largest frame, in bytes, a client may send over the WebSocket.
     MAX_FRAME_BYTES: int = 64 * 1024
+    #: Frames a client may send over one WebSocket per second, on average; past the
+    #: allowance the socket is closed with 4429.
+    INBOUND_FRAMES_PER_SECOND: float = 20.0
+    #: Frames a client may send at once before the average applies.
+    INBOUND_BURST: int = 60
     #: Subscriptions one WebSocket may hold at once.
     MAX_SUBSCRIPTIONS: int = 32
     #: Also send every publish to Inngest's hosted realtime (``POST /v1/realtime/publish``)

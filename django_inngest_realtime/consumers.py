@@ -13,20 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from django_inngest_realtime import jsonbody
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.subscriber import SubscriberClosed
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import TokenError, bearer_key, verify_token
-from django_inngest_realtime.transports import FrameWriter, direct_writer
+from django_inngest_realtime.transports import (
+    FrameWriter,
+    close_with,
+    direct_writer,
+    served_by_daphne,
+)
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
 CLOSE_TOO_BIG = 1009
+#: What a frame over ``MAX_FRAME_BYTES`` closes with where the server cannot send 1009.
+CLOSE_TOO_BIG_FALLBACK = 4409
+#: Too many subscriptions on one socket (an ``error`` frame), or too many frames (a close).
 ERROR_TOO_MANY = 4429
 #: The ASGI extension that lets an application answer a handshake with its own HTTP response.
 HTTP_RESPONSE_EXTENSION = "websocket.http.response"
@@ -40,9 +50,23 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # (``get_channel_layer`` returns None), which saves a receive loop per connection.
     channel_layer_alias = "django_inngest_realtime.no-per-connection-channel"
 
+    subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]]
+    writer: FrameWriter | None = None
+    pinger: asyncio.Task[None] | None = None
+    closing = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the connection; its clean-up runs on every way out: a disconnect, a crash of
+        a handler, or the server cancelling the application."""
+        self.subscriptions = {}
+        self.allowance = InboundAllowance()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Shielded: the server may cancel the application again while it cleans up.
+            await asyncio.shield(self._release())
+
     async def connect(self) -> None:
-        self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]] = {}
-        self.writer: FrameWriter | None = None
         params = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         key = params.get("token", [None])[0] or bearer_key(
             dict(self.scope.get("headers", [])).get(b"authorization")
@@ -84,20 +108,40 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None:
-            await self.close(code=CLOSE_MALFORMED, reason="Only JSON text frames are accepted.")
+        config = get_config()
+        if not self.allowance.take():
+            reason = f"More than {config.INBOUND_FRAMES_PER_SECOND:g} frames a second."
+            await self._close(ERROR_TOO_MANY, reason)
             return
-        if len(text_data) > get_config().MAX_FRAME_BYTES:
-            await self.close(code=CLOSE_TOO_BIG, reason="Frame too large.")
+        if text_data is None:
+            await self._close(CLOSE_MALFORMED, "Only JSON text frames are accepted.")
+            return
+        if len(text_data) > config.MAX_FRAME_BYTES:
+            await self._close(CLOSE_TOO_BIG, f"Frames are at most {config.MAX_FRAME_BYTES} bytes.")
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            frame = None
+            frame = jsonbody.loads(text_data)
+        except ValueError as exc:
+            await self._close(CLOSE_MALFORMED, str(exc))
+            return
         if not isinstance(frame, dict) or not isinstance(frame.get("kind"), str):
-            await self.close(code=CLOSE_MALFORMED, reason='Frames are JSON objects with a "kind".')
+            await self._close(CLOSE_MALFORMED, 'Frames are JSON objects with a "kind".')
             return
         await self.receive_json(frame)
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Close, saying why: an ``error`` frame first (Daphne drops close reasons), then the
+        close frame with the reason (uvicorn and hypercorn pass it on)."""
+        if self.closing:
+            return
+        self.closing = True
+        await self._error(code, reason)
+        if code == CLOSE_TOO_BIG:
+            if close_with(self.base_send, code, reason):
+                return  # Daphne: sent past its ASGI path, which refuses 1009
+            if served_by_daphne(self.base_send):
+                code = CLOSE_TOO_BIG_FALLBACK
+        await self.close(code=code, reason=reason)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content["kind"]
@@ -128,7 +172,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             else:
                 await self._error(CLOSE_MALFORMED, "No such subscription.", None, name)
         else:
-            await self.close(code=CLOSE_MALFORMED, reason=f"Unknown frame kind {kind[:40]!r}.")
+            await self._close(CLOSE_MALFORMED, f"Unknown frame kind {kind[:40]!r}.")
 
     async def _subscribe(
         self,
@@ -171,9 +215,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self.send(text_data=frame)
         except SubscriberClosed as exc:
             if exc.reason == "slow":
-                await self.close(
-                    code=CLOSE_SLOW, reason="Too slow to keep up; resume from your last seq."
-                )
+                await self._close(CLOSE_SLOW, "Too slow to keep up; resume from your last seq.")
 
     async def _ping(self) -> None:
         interval = get_config().WS_PING_INTERVAL
@@ -190,11 +232,39 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send(text_data=json.dumps(frame))
 
     async def disconnect(self, code: int) -> None:
-        pinger = getattr(self, "pinger", None)
-        if pinger is not None:
-            pinger.cancel()
-        for channel in list(getattr(self, "subscriptions", {})):
-            await self._unsubscribe(channel)
-        writer: FrameWriter | None = getattr(self, "writer", None)
-        if writer is not None:
-            writer.close()
+        await self._release()
+
+    async def _release(self) -> None:
+        """Stop pinging, leave every subscription and give the transport back; idempotent."""
+        if self.pinger is not None:
+            self.pinger.cancel()
+            self.pinger = None
+        for name in list(self.subscriptions):
+            await self._unsubscribe(name)
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class InboundAllowance:
+    """A token bucket of frames a client may send: ``INBOUND_FRAMES_PER_SECOND`` on
+    average, ``INBOUND_BURST`` at once."""
+
+    __slots__ = ("burst", "level", "rate", "updated")
+
+    def __init__(self) -> None:
+        config = get_config()
+        self.rate = config.INBOUND_FRAMES_PER_SECOND
+        self.burst = float(config.INBOUND_BURST)
+        self.level = self.burst
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        """Count one frame; False when the client is over its allowance."""
+        now = time.monotonic()
+        self.level = min(self.burst, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.level < 1:
+            return False
+        self.level -= 1
+        return True

@@ -8,7 +8,9 @@ a key in ``SECRET_KEY_FALLBACKS`` still verify, so secrets can be rotated).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core import signing
@@ -80,13 +82,30 @@ def _resolve(channel: ChannelRef | str) -> ChannelRef:
         raise LookupError(str(exc)) from None
 
 
-def authorize(channel: ChannelRef | str, user: Any) -> ChannelRef:
-    """Run the channel's ``authorize(user, **params)``; raise ``PermissionDenied`` if refused."""
+def authorize(
+    channel: ChannelRef | str, user: Any, request: HttpRequest | None = None
+) -> ChannelRef:
+    """Run the channel's ``authorize(user, **params)``; raise ``PermissionDenied`` if refused.
+
+    An ``authorize`` that names a ``request`` parameter also gets the request the token is
+    issued for (``None`` without one), to decide by the session, for example.
+    """
     ref = _resolve(channel)
     check = ref.definition.authorize
-    if check is not None and not check(user, **ref.params):
+    if check is None:
+        return ref
+    extra = {"request": request} if _takes_request(check) else {}
+    if not check(user, **ref.params, **extra):
         raise PermissionDenied(f"Not allowed to subscribe to channel {ref.name!r}.")
     return ref
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_request(check: Callable[..., bool]) -> bool:
+    try:
+        return "request" in inspect.signature(check).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
 
 
 def get_subscription_token(
@@ -108,7 +127,7 @@ def get_subscription_token(
     base_url = api_base_url(request)
     if user is None and request is not None:
         user = getattr(request, "user", None)
-    ref = authorize(channel, user)
+    ref = authorize(channel, user, request)
     wanted = _topics(ref, topics)
     key = _sign(ref.name, wanted, _user_id(user) if bind_user else None)
     return {"channel": ref.name, "topics": wanted, "key": key, "apiBaseUrl": base_url}

@@ -24,8 +24,7 @@ def pytest_report_header() -> str:
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     db = settings.DATABASES["default"]["ENGINE"]
     return (
-        f"django-inngest-realtime config: {settings.CONFIG} ({db}, {layer}, "
-        f"{broker_name()} broker)"
+        f"django-inngest-realtime config: {settings.CONFIG} ({db}, {layer}, {broker_name()} broker)"
     )
 
 
@@ -49,7 +48,13 @@ def child_env() -> dict[str, str]:
     # A server's tokens name the URL each request came to (TEST_API_BASE_URL cleared).
     env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_API_BASE_URL": ""}
     if connection.vendor == "postgresql":  # the test database pytest-django made
-        env["TEST_PG_NAME"] = str(connection.settings_dict["NAME"])
+        name = str(connection.settings_dict["NAME"])
+        if not name.startswith("test_"):
+            raise RuntimeError(
+                "The test database is not set up: pytest-django creates it only when a "
+                "selected test is marked django_db; mark the module of this live server."
+            )
+        env["TEST_PG_NAME"] = name
     broker = settings.INNGEST_REALTIME.get("BROKER")
     if broker:
         env["TEST_BROKER"] = broker

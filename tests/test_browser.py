@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.conftest import post_publish, start_server
+
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
@@ -65,8 +70,12 @@ async def test_markup_in_messages_is_text(browser: Any, server: DaphneServer) ->
         "document.querySelectorAll('#feed li').length === 2", timeout=10_000
     )
     await page.wait_for_selector("#votes li", timeout=10_000)
-    await page.wait_for_timeout(300)
-    assert await feed_texts(page) == [evil, evil]
+    # A last, harmless message: once it shows, everything before it was handled.
+    await post_publish(server, "live:b2", ["sentinel"])
+    await page.wait_for_function(
+        "document.querySelectorAll('#feed li').length === 3", timeout=10_000
+    )
+    assert await feed_texts(page) == [evil, evil, "sentinel"]
     assert await page.locator("img").count() == 0
     assert await page.evaluate("window.__xss") is None
     vote = json.dumps({"id": evil, "likes": 1}, separators=(",", ":"), ensure_ascii=False)
@@ -129,7 +138,17 @@ async def test_expired_token_is_refreshed_on_reconnect(
                 refreshes.append(r.status) if r.url.endswith("/v1/realtime/token/refresh") else None
             ),
         )
-        await page.wait_for_timeout(1500)  # the page's tokens are now expired
+        # Wait until the server refuses the page's token as expired (its TTL is 1 s).
+        key = await page.evaluate(
+            "JSON.parse(document.querySelector('#feed script').textContent).key"
+        )
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            for _ in range(200):
+                res = await client.get("/v1/realtime/sse", params={"token": key})
+                if res.status_code == 410:
+                    break
+                await asyncio.sleep(0.05)
+        assert res.status_code == 410
         await page.evaluate("DjangoInngestRealtime._dropConnections()")
         await post_publish(server, "live:b6", ["after the refresh"])
         await page.wait_for_function(

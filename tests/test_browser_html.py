@@ -21,6 +21,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 
+# Live-server modules ask for the test database (the server shares it).
+pytestmark = pytest.mark.django_db
+
 
 async def publish_html(server: DaphneServer, name: str, items: list[dict[str, Any]]) -> list[int]:
     async with httpx.AsyncClient() as client:

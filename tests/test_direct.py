@@ -1,4 +1,4 @@
-"""Direct writes of live frames to Daphne's transport (``transports/daphne_direct.py``): the
+"""Direct writes of live frames to Daphne's transport (``transports/daphne.py``): the
 frame encoding, when the path is taken, and, through a real Daphne, order, control frames
 and slow clients."""
 
@@ -8,6 +8,7 @@ import asyncio
 import functools
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,9 +22,12 @@ from django_inngest_realtime.consumers import RealtimeConsumer
 from django_inngest_realtime.testing.daphne import DaphneServer
 from django_inngest_realtime.topics import registry
 from django_inngest_realtime.transports import direct_writer
-from django_inngest_realtime.transports.daphne_direct import DirectWriter, daphne_protocol
+from django_inngest_realtime.transports.daphne import DirectWriter, daphne_protocol
 from django_inngest_realtime.transports.wire import text_frame
 from tests.conftest import post_publish, start_server
+
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
 
 
 def key(name: str, **kwargs: Any) -> str:
@@ -115,19 +119,29 @@ async def test_multiplexed_subscriptions_share_the_socket_writer(server: DaphneS
     assert (after["channel"], after["data"]) == ("live:direct-b", "b2")
 
 
+@pytest.fixture
+def small_queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """A server whose subscribers may fall 50 frames behind (1,000 by default): big frames
+    fill the buffers with few publishes, which the channels broker makes slow."""
+    server = start_server(tmp_path_factory, env={"TEST_SUBSCRIBER_QUEUE_SIZE": "50"})
+    yield server
+    server.stop()
+
+
 async def test_slow_client_is_closed_as_slow_and_others_get_everything(
-    server: DaphneServer,
+    small_queue_server: DaphneServer,
 ) -> None:
     """A client that stops reading fills the kernel's and Twisted's buffers; the writer is
     paused, frames queue in the bounded buffer, and the client is dropped as slow (its
     4408 close frame sits behind the unread bytes, so it may see an abrupt close)."""
+    server = small_queue_server
     name = "live:direct-slow"
     url = f"{server.ws_url}/v1/realtime/connect?token={key(name, topics=['logs'])}"
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
-    item = "x" * 4000
-    batches, per_batch = 12, 500
+    item = "x" * 50_000
+    batches, per_batch = 12, 40  # 24 MB: more than the buffers hold, 50 frames over
     async with (
         websockets.connect(url, sock=sock, max_queue=1) as slow,
         websockets.connect(url, max_size=None) as fast,

@@ -15,6 +15,9 @@ from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.conftest import post_publish, start_server
 
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
+
 cross_process_only = pytest.mark.skipif(
     not getattr(settings, "CROSS_PROCESS", False),
     reason="needs a cross-process broker (INNGEST_REALTIME_TEST_CONFIG=scaled or channels)",

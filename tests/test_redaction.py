@@ -14,6 +14,9 @@ from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
 from django_inngest_realtime.transports.redaction import LOGGERS, redact
 
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
+
 
 def test_redact_keeps_the_path_and_drops_the_value() -> None:
     assert redact("GET /v1/realtime/sse?token=abc:def:ghi&since=4 HTTP/1.1") == (

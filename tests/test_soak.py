@@ -17,6 +17,9 @@ from django_inngest_realtime import get_subscription_token
 from django_inngest_realtime.testing.daphne import DaphneServer
 from tests.conftest import post_publish, start_server
 
+# Live servers of the channels configuration keep history in the test database.
+pytestmark = pytest.mark.django_db
+
 #: Messages each of the two publishers sends; the soak lasts as long as that takes, so it
 #: asserts counts, not rates (a busy machine just takes longer).
 MESSAGES = int(os.environ.get("SOAK_MESSAGES", "150"))

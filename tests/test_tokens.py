@@ -178,3 +178,54 @@ def test_refresh_view_errors() -> None:
     assert client.post("/v1/realtime/token/refresh", "{", "application/json").status_code == 400
     form = client.post("/v1/realtime/token/refresh", {"channel": "live:3", "topics": ["logs"]})
     assert form.status_code == 200 and form.json()["topics"] == ["logs"]
+
+
+def test_authorize_may_decide_by_the_request() -> None:
+    """An ``authorize`` that names ``request`` gets the request the token is issued for."""
+    from django_inngest_realtime import channel, topic
+
+    seen: list[object] = []
+
+    def by_header(user: object, room: str, request: object = None) -> bool:
+        seen.append(request)
+        return request is not None and request.headers.get("X-Room") == room  # type: ignore[attr-defined]
+
+    rooms = channel("req-room:{room}", authorize=by_header).add_topic(topic("logs").type(str))
+    request = RequestFactory().get("/", HTTP_X_ROOM="a")
+    request.user = AnonymousUser()
+    assert get_subscription_token(rooms("a"), request=request)["channel"] == "req-room:a"
+    with pytest.raises(PermissionDenied):
+        get_subscription_token(rooms("b"), request=request)
+    with pytest.raises(PermissionDenied):
+        get_subscription_token(rooms("a"), user=AnonymousUser())  # no request: None
+    assert seen[:2] == [request, request] and seen[2] is None
+
+
+@pytest.mark.django_db
+def test_the_demo_channels_show_the_authorization_pattern() -> None:
+    """Anonymous visitors may read the public feeds, not the approvals channel (prompts and
+    confirmation tokens), and only the session that started a run may watch it."""
+    from django.contrib.auth.models import User
+
+    from demo_project.demo import channels as demo
+
+    anon = Client()
+
+    def refresh(client: Client, name: str) -> int:
+        body = json.dumps({"channel": name})
+        return client.post("/v1/realtime/token/refresh", body, "application/json").status_code
+
+    assert refresh(anon, "global") == 200
+    assert refresh(anon, "post:1") == 200
+    assert refresh(anon, "agentic-workflow") == 403
+    assert refresh(anon, "hello-world.abc") == 403
+    assert refresh(anon, "story.abc") == 403
+    session = anon.session
+    session[demo.STARTED_RUNS] = ["abc"]
+    session.save()
+    assert refresh(anon, "hello-world.abc") == 200  # this session started it
+    assert refresh(anon, "story.abc") == 200
+    assert refresh(anon, "hello-world.other") == 403
+    staff = Client()
+    staff.force_login(User.objects.create_user("staffer", is_staff=True))
+    assert refresh(staff, "agentic-workflow") == 200

@@ -13,6 +13,7 @@ urlpatterns = [
     path("widgets/<str:name>", views.widgets_page),
     path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),
+    path("test-tasks", views.task_count),
     path("html-page/<str:name>", views.html_page),
     path("htmx-page/<str:name>", views.htmx_page),
     path("test-js/<path:path>", views.test_js),

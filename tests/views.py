@@ -66,6 +66,13 @@ async def hub_state(request: HttpRequest) -> JsonResponse:
     )
 
 
+async def task_count(request: HttpRequest) -> JsonResponse:
+    """Test-only: the tasks alive on the server's event loop (this request's included)."""
+    import asyncio
+
+    return JsonResponse({"tasks": len([t for t in asyncio.all_tasks() if not t.done()])})
+
+
 def _with_csp(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
     """Render ``template`` under a strict Content-Security-Policy (no inline script or style)."""
     import secrets

@@ -5,7 +5,10 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from benchmarks.server import views
 
-urlpatterns: list[URLPattern | URLResolver] = [path("bench/publish", views.publish_view)]
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("bench/publish", views.publish_view),
+    path("bench/state", views.state_view),
+]
 if settings.SERVER == "ours":
     urlpatterns.append(path("", include("django_inngest_realtime.urls")))
 elif settings.SERVER == "eventstream":

@@ -74,3 +74,22 @@ async def publish_view(request: HttpRequest) -> JsonResponse:
         await asyncio.sleep(0)
     elapsed = time.monotonic() - started
     return JsonResponse({"sent": count, "seconds": elapsed, "seqs": seqs})
+
+
+async def state_view(request: HttpRequest) -> JsonResponse:
+    """``GET /bench/state``: the server loop's tasks, our hub's groups and our Redis
+    pub/sub subscriptions (for the soak scenario)."""
+    from django_inngest_realtime.hub import get_hub
+
+    tasks = len([t for t in asyncio.all_tasks() if not t.done()])
+    subscriptions = 0
+    if settings.LAYER == "redis":
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        subscriptions = len(await client.pubsub_channels(f"{settings.PREFIX}:bus:*"))
+        await client.aclose()
+    hub = get_hub()
+    return JsonResponse(
+        {"tasks": tasks, "groups": hub.group_count(), "redis_subscriptions": subscriptions}
+    )

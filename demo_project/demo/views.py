@@ -6,12 +6,13 @@ import json
 import uuid
 
 import inngest
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from demo_project.demo.channels import hello_channel, post_channel, story_channel
+from demo_project.demo.channels import hello_channel, post_channel, started_here, story_channel
 from demo_project.demo.inngest_functions import inngest_client
 from demo_project.demo.models import Post
 from django_inngest_realtime import get_subscription_token, subscribe
@@ -54,6 +55,7 @@ async def hello(request: HttpRequest) -> HttpResponse:
             {"error": f"'prompt' must be a string of at most {MAX_PROMPT} characters."}, status=400
         )
     run_uuid = uuid.uuid4().hex
+    await sync_to_async(started_here)(request, run_uuid)  # this session may watch the run
     # Subscribe from the channel's start before sending, so no message can be missed.
     stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
     failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": prompt})
@@ -95,10 +97,16 @@ def story_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+def _own_run_token(request: HttpRequest, run_uuid: str) -> dict[str, object]:
+    """A token for the story run this session starts (its channel's ``authorize``)."""
+    started_here(request, run_uuid)
+    return get_subscription_token(story_channel(run_uuid), request=request)
+
+
 async def story_start(request: HttpRequest) -> HttpResponse:
     """Start a story run; answer with a token for its channel."""
     run_uuid = uuid.uuid4().hex
-    token = get_subscription_token(story_channel(run_uuid), request=request)
+    token = await sync_to_async(_own_run_token)(request, run_uuid)
     prompt = request.POST.get("prompt") or "a story"
     failed = await _send("demo/story.requested", {"uuid": run_uuid, "prompt": prompt[:200]})
     return failed or JsonResponse({"token": token})

@@ -4,8 +4,9 @@ For teams that already run a channel layer other than Redis (RabbitMQ, PostgreSQ
 A publish takes the channel's next position and keeps the message in one database
 transaction (the channel's row is locked, so positions are unique and gap-free), then
 ``group_send``\\ s the frame to the group of its (channel, topic). Each hub joins each
-group it uses once, on one channel of its own; history is pruned by size on every
-publish and by age every 100th publish of a channel.
+group it uses once, on one channel of its own; history is pruned by size every 16th
+publish of a channel and by age every 128th (reads keep to the last ``HISTORY_SIZE``
+positions and ``HISTORY_TTL`` whatever is still stored).
 
 Each event loop gets its own instance of the layer (``channel_layers.make_backend``):
 layers such as channels_rabbitmq refuse a second loop, and channels_redis can leave a
@@ -46,6 +47,8 @@ logger = logging.getLogger("django_inngest_realtime")
 
 T = TypeVar("T")
 MESSAGE_TYPE = "realtime.message"
+#: Publishes of a channel between two prunes of its stored history.
+PRUNE_EVERY = 16
 #: How long a feed waits for its reader to end when closing before it lets it go.
 _CLOSE_WAIT = 2.0
 
@@ -174,10 +177,13 @@ class ChannelsBroker(Broker):
                 frame=stored.to_json(),
                 created_at=stored.created_at,
             )
-            kept = StoredMessage.objects.filter(key=key)
-            kept.filter(seq__lte=state.seq - self.size).delete()
-            if state.seq % 100 == 0:
-                kept.filter(created_at__lt=self._cutoff()).delete()
+            # Pruned now and then, not on every publish (a round trip saved); reads keep to
+            # the last HISTORY_SIZE positions whatever is still stored.
+            if state.seq % PRUNE_EVERY == 0:
+                kept = StoredMessage.objects.filter(key=key)
+                kept.filter(seq__lte=state.seq - self.size).delete()
+                if state.seq % (PRUNE_EVERY * 8) == 0:
+                    kept.filter(created_at__lt=self._cutoff()).delete()
         return stored, prev
 
     def _cutoff(self) -> datetime.datetime:
@@ -190,7 +196,9 @@ class ChannelsBroker(Broker):
         with transaction.atomic():
             state = StoredChannel.objects.filter(key=key).values_list("seq", "start").first()
             position, start = state if state is not None else (0, 0)
-            rows = StoredMessage.objects.filter(key=key, created_at__gte=self._cutoff())
+            rows = StoredMessage.objects.filter(
+                key=key, created_at__gte=self._cutoff(), seq__gt=position - self.size
+            )
             if after <= position:  # else a position from a lost history: all kept is new
                 rows = rows.filter(seq__gt=after)
             frames = list(rows.order_by("seq").values_list("frame", flat=True))

@@ -1,6 +1,7 @@
-"""Ways frames leave the server besides a consumer's ``send``: today, direct writes to
-Daphne's WebSocket transport (``daphne_direct.py``), used only when the connection is
-Daphne's — detected at runtime, never imported under another server."""
+"""Ways frames leave the server besides a consumer's ``send``: direct writes to Daphne's
+WebSocket transport and close codes Daphne's ASGI path refuses (``daphne.py``), used only
+when the connection is Daphne's — detected at run time, never imported under another
+server — and keys kept out of access logs (``redaction.py``)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,28 @@ def direct_writer(send: Any) -> FrameWriter | None:
     and direct writes are on; None means: send through the consumer."""
     if not get_config().WEBSOCKET_DIRECT_WRITES or "daphne.server" not in sys.modules:
         return None  # not served by Daphne: Twisted is never imported
-    from django_inngest_realtime.transports import daphne_direct
+    from django_inngest_realtime.transports import daphne
 
-    return daphne_direct.writer_for(send)
+    return daphne.writer_for(send)
 
 
-__all__ = ["FrameWriter", "direct_writer"]
+def close_with(send: Any, code: int, reason: str) -> bool:
+    """Close a Daphne WebSocket with a code ASGI cannot carry there (1009); False when the
+    caller must close through ASGI (another server, or this Daphne cannot)."""
+    if "daphne.server" not in sys.modules:
+        return False
+    from django_inngest_realtime.transports import daphne
+
+    return daphne.close_with(send, code, reason)
+
+
+def served_by_daphne(send: Any) -> bool:
+    """Whether the connection behind ``send`` is Daphne's."""
+    if "daphne.server" not in sys.modules:
+        return False
+    from django_inngest_realtime.transports import daphne
+
+    return daphne.daphne_protocol(send) is not None
+
+
+__all__ = ["FrameWriter", "close_with", "direct_writer", "served_by_daphne"]

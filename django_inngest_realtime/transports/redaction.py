@@ -9,22 +9,20 @@ ready (``apps.py``):
   errors (``django.request``): a logging filter rewrites ``token=...`` in the message's
   arguments;
 * Daphne's own access log, which its command line writes straight to a stream without
-  the ``logging`` module: its ``AccessLogGenerator`` is wrapped, when it has the shape this
-  was tested with (Daphne 4.1-4.2); otherwise a warning says the access log is not covered.
+  the ``logging`` module: ``transports/daphne.py`` wraps its ``AccessLogGenerator`` when it
+  has the shape this was tested with (Daphne 4.1-4.2); otherwise a warning says the access
+  log is not covered.
 
 Paths, methods and statuses stay in the log; only the key's value becomes ``[redacted]``.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
-
-logger = logging.getLogger("django_inngest_realtime")
 
 REDACTED = "[redacted]"
 _TOKEN = re.compile(r"(?i)((?:^|[?&;])token=)[^&;#\s\"']*")
@@ -80,31 +78,8 @@ def install() -> None:
 
 
 def _wrap_daphne_access_log() -> None:
-    try:
-        from daphne.access import AccessLogGenerator
-    except ImportError:
-        return  # Daphne is not installed
-    call = AccessLogGenerator.__call__
-    if getattr(call, "_redacts_tokens", False):
-        return
-    try:
-        params = list(inspect.signature(call).parameters)
-    except (TypeError, ValueError):
-        params = []
-    if params != ["self", "protocol", "action", "details"]:
-        logger.warning(
-            "Daphne's access log is not redacted: AccessLogGenerator.__call__ takes %s, "
-            "not (protocol, action, details); subscription keys in query strings may be "
-            "logged. Tested with Daphne 4.1-4.2.",
-            params,
-        )
-        return
+    if "daphne.server" not in sys.modules:
+        return  # not served by Daphne (its access log is Daphne's command line's)
+    from django_inngest_realtime.transports import daphne
 
-    @functools.wraps(call)
-    def redacting(self: Any, protocol: Any, action: Any, details: Any) -> Any:
-        if isinstance(details, Mapping):
-            details = _scrub(details)
-        return call(self, protocol, action, details)
-
-    redacting._redacts_tokens = True  # type: ignore[attr-defined]
-    AccessLogGenerator.__call__ = redacting
+    daphne.redact_access_log(_scrub)

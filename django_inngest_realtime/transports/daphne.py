@@ -1,10 +1,17 @@
-"""Direct writes of fanned-out frames to Daphne's WebSocket transport.
+"""What only Daphne needs: direct writes of fanned-out frames to its WebSocket transport,
+close codes its ASGI path refuses, and keys out of its access log.
 
-Loaded only when ``daphne.server`` is already running in this process
-(``transports.direct_writer``); the one module that touches Daphne's, autobahn's and
-Twisted's private attributes. Tested with the Daphne and Twisted versions bounded in
-``pyproject.toml``; when the attributes it reads are missing, it warns once and every
-connection takes the normal ASGI send path.
+Loaded only when ``daphne.server`` is already running in this process (``transports``);
+the one module that touches Daphne's, autobahn's and Twisted's private attributes.
+Tested with the Daphne and Twisted versions bounded in ``pyproject.toml``; when what it
+reads is missing, it warns once and the normal ASGI path is taken.
+
+Close codes: Daphne passes a ``websocket.close`` code to autobahn's ``sendClose``, which
+refuses every code but 1000 and 3000-4999, so "message too big" (1009) cannot be sent
+through ASGI (the consumer would crash, and its clean-up never run).
+:func:`close_with` sends such a close frame itself.
+
+Direct writes:
 
 Under Daphne, every frame a consumer sends goes through Channels' send wrappers, Daphne's
 ``handle_reply`` and autobahn's framing, after the connection's pump task has woken up
@@ -35,6 +42,7 @@ take goes to the transport's buffer, in order.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -106,6 +114,47 @@ def daphne_protocol(send: Any) -> Any | None:
             return None
         send = inner
     return None
+
+
+def close_with(send: Any, code: int, reason: str) -> bool:
+    """Close the Daphne WebSocket behind ``send`` with any close code (1009 included);
+    False when it is not Daphne's or this autobahn lacks ``sendCloseFrame``."""
+    protocol = daphne_protocol(send)
+    close_frame = getattr(protocol, "sendCloseFrame", None)
+    if protocol is None or close_frame is None:
+        return False
+    if protocol.state == protocol.STATE_OPEN:
+        close_frame(code=code, reasonUtf8=reason.encode()[:123], isReply=False)
+    return True
+
+
+def redact_access_log(scrub: Callable[[Any], Any]) -> None:
+    """Have Daphne's access log (written straight to a stream, not through ``logging``)
+    pass each request's details through ``scrub`` first."""
+    from daphne.access import AccessLogGenerator
+
+    call = AccessLogGenerator.__call__
+    if getattr(call, "_scrubbed", False):
+        return
+    try:
+        params = list(inspect.signature(call).parameters)
+    except (TypeError, ValueError):
+        params = []
+    if params != ["self", "protocol", "action", "details"]:
+        logger.warning(
+            "Daphne's access log is not redacted: AccessLogGenerator.__call__ takes %s, "
+            "not (protocol, action, details); subscription keys in query strings may be "
+            "logged. Tested with Daphne 4.1-4.2.",
+            params,
+        )
+        return
+
+    @functools.wraps(call)
+    def scrubbed(self: Any, protocol: Any, action: Any, details: Any) -> Any:
+        return call(self, protocol, action, scrub(details))
+
+    scrubbed._scrubbed = True  # type: ignore[attr-defined]
+    AccessLogGenerator.__call__ = scrubbed
 
 
 def writer_for(send: Any) -> DirectWriter | None:
