@@ -139,7 +139,7 @@ def html_sse_encoder(channel: str) -> SseEncoder:
     return encode
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)
 def _html_event(seq: int, frame: str, topics: frozenset[str]) -> str | None:
     # Cached: every viewer in this process gets the same frame, decoded once.
     message = json.loads(frame)
@@ -148,7 +148,9 @@ def _html_event(seq: int, frame: str, topics: frozenset[str]) -> str | None:
     data = live_html(message.get("data"))
     if data is None:
         return None
-    return sse_event(data.html, event_id=str(seq), event=data.target)
+    # SSE ends a line at CR as well as LF: one kind of line end, split into data lines.
+    html = data.html.replace("\r\n", "\n").replace("\r", "\n")
+    return sse_event(html, event_id=str(seq), event=data.target)
 
 
 def __getattr__(name: str) -> Any:

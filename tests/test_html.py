@@ -145,11 +145,12 @@ async def test_sse_html_mode_sends_named_fragments_and_skips_the_rest() -> None:
         first = await publish_html(
             ref, "append", "items", template="html_item.html", context={"n": 1, "text": "a"}
         )
-        second = await publish(ref.html({"action": "update", "target": "banner", "html": "x\ny"}))
+        html = "<p>x\r\ny\rz</p>"  # SSE ends lines at CR too: all three become data lines
+        second = await publish(ref.html({"action": "update", "target": "banner", "html": html}))
         events = await read_events(res, 2)
     assert events == [
         {"id": str(first.seq), "event": "items", "data": '<li id="item-1" class="item">a</li>\n'},
-        {"id": str(second.seq), "event": "banner", "data": "x\ny"},
+        {"id": str(second.seq), "event": "banner", "data": "<p>x\ny\nz</p>"},
     ]
 
 
