@@ -124,7 +124,8 @@ class Broadcast:
 
 class JSONBroadcast(Broadcast):
     """Publishes :class:`Change` data on a topic: ``{"event", "pk", "object"}``, ``object``
-    being the instance through the pydantic ``schema`` (omitted without one)."""
+    being the instance through the pydantic ``schema`` (without one: absent, or ``null``
+    on a topic typed ``Change``)."""
 
     def __init__(
         self,

@@ -25,6 +25,9 @@ from tests.asgi_client import StreamingResponse
 from tests.broadcast_app.templatetags.render_counter import renders
 from tests.channels import live, pages
 
+# The channels broker keeps history in the database.
+pytestmark = pytest.mark.django_db
+
 two_html = channel("two-html:{id}").add_topic(html_topic("a")).add_topic(html_topic("b"))
 
 
@@ -32,7 +35,8 @@ def history(name: str) -> list[dict[str, object]]:
     return [m.data for m in get_broker().history_sync(name, 0).messages]
 
 
-def test_renders_once_escapes_the_context_and_publishes_data() -> None:
+@pytest.mark.django_db(transaction=True)
+def test_renders_once_escapes_the_context_and_publishes_data(broker: str) -> None:
     before = renders["item"]
     sent = publish_html_sync(
         pages("h1"),
@@ -52,13 +56,15 @@ def test_renders_once_escapes_the_context_and_publishes_data() -> None:
     assert history("page:h1") == [sent.data]
 
 
-async def test_async_twin_and_remove() -> None:
+@pytest.mark.django_db(transaction=True)
+async def test_async_twin_and_remove(broker: str) -> None:
     await publish_html(
         pages("h2"), "update", "banner", template="banner.html", context={"text": "hi"}
     )
     sent = await publish_html(pages("h2").html, "remove", "banner")
     assert sent.data == {"action": "remove", "target": "banner", "html": ""}
-    assert [d["action"] for d in history("page:h2")] == ["update", "remove"]  # type: ignore[index]
+    stored = (await get_broker().history("page:h2", 0)).messages
+    assert [m.data["action"] for m in stored] == ["update", "remove"]
 
 
 def test_a_fragment_with_inline_script_is_refused_naming_the_template() -> None:
@@ -133,7 +139,8 @@ async def read_events(res: StreamingResponse, count: int) -> list[dict[str, str]
     return events
 
 
-async def test_sse_html_mode_sends_named_fragments_and_skips_the_rest() -> None:
+@pytest.mark.django_db(transaction=True)
+async def test_sse_html_mode_sends_named_fragments_and_skips_the_rest(broker: str) -> None:
     ref = pages("sse1")
     token = get_subscription_token(ref, ["html", "logs"])
     async with StreamingResponse(
@@ -154,7 +161,8 @@ async def test_sse_html_mode_sends_named_fragments_and_skips_the_rest() -> None:
     ]
 
 
-async def test_sse_html_mode_resumes_and_shares_the_token_checks() -> None:
+@pytest.mark.django_db(transaction=True)
+async def test_sse_html_mode_resumes_and_shares_the_token_checks(broker: str) -> None:
     ref = pages("sse2")
     sent = [
         await publish(ref.html({"action": "append", "target": "items", "html": f"<li>{i}</li>"}))
