@@ -14,6 +14,9 @@ import pytest
 import websockets
 
 from django_inngest_realtime.testing.daphne import DaphneServer
+from tests.conftest import post_publish
+from tests.keys import token_for
+from tests.node_runner import CLIENTS, NodeClient, needs_node
 
 VIEWERS = 100
 MESSAGES = 5
@@ -92,3 +95,32 @@ async def test_a_hundred_viewers_cost_one_render_per_message(server: DaphneServe
     ]
     assert all([f["data"] for f in frames] == expected for frames in received)
     assert len(received) == VIEWERS
+
+
+@needs_node
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_inngest_clients_read_live_html_as_plain_data(
+    server: DaphneServer, client: str
+) -> None:
+    """Inngest's own clients (inngest@4 and @inngest/realtime 0.4.7) do not choke on a
+    live-HTML message: it is an ordinary ``data`` message with an object."""
+    name = f"node-{client.replace('.', '')}"
+    token = token_for(server, f"page:{name}", topics=["logs", "html"])
+    async with NodeClient(client, server.url, token=token, count=2) as node:
+        assert await node.line() == {"ready": True}
+        async with httpx.AsyncClient(timeout=30) as http:
+            await publish_items(http, server, name, range(1, 2))
+        await post_publish(server, f"page:{name}", ["after the fragment"])
+        got = [await node.line(), await node.line()]
+    assert [(m["kind"], m["topic"], m["data"]) for m in got] == [
+        (
+            "data",
+            "html",
+            {
+                "action": "append",
+                "target": "items",
+                "html": '<li id="item-1" class="item">message 1</li>\n',
+            },
+        ),
+        ("data", "logs", "after the fragment"),
+    ]
