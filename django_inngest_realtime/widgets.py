@@ -25,7 +25,8 @@ from django.utils.text import Truncator
 
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.envelope import Message
-from django_inngest_realtime.html import INSERTS, check_target, html_topics_of, live_html
+from django_inngest_realtime.fragments import UnsafeFragment, check_fragment
+from django_inngest_realtime.html import INSERTS, check_target, html_topics_of
 from django_inngest_realtime.tokens import get_subscription_token
 from django_inngest_realtime.topics import ChannelRef
 
@@ -66,36 +67,49 @@ def _feed_items(
 ) -> list[SafeString]:
     """The feed's first render: plain messages as text items; live-HTML messages aimed at the
     feed (``append``, ``prepend``, ``update``) as their fragments, in the order they came."""
-    items: list[SafeString] = []
+    items: list[tuple[bool, str]] = []  # (is a fragment, text or html)
     if limit <= 0:
-        return items
+        return []
     for m in messages:
         if m.topic not in html_topics:
             items.append(
-                format_html(
-                    '<li data-id="{}" data-seq="{}" data-topic="{}">{}</li>',
-                    m.id,
-                    m.seq,
-                    m.topic,
-                    _text(m),
+                (
+                    False,
+                    format_html(
+                        '<li data-id="{}" data-seq="{}" data-topic="{}">{}</li>',
+                        m.id,
+                        m.seq,
+                        m.topic,
+                        _text(m),
+                    ),
                 )
             )
             del items[:-limit]
             continue
-        data = live_html(m.data)  # checked again: history may come from another process
-        if data is None or data.target != target or data.action not in INSERTS:
+        data = m.data if isinstance(m.data, dict) else {}
+        html = data.get("html")
+        if (
+            data.get("target") != target
+            or data.get("action") not in INSERTS
+            or not isinstance(html, str)
+        ):
             continue
-        if data.action == "prepend":  # newest first: the oldest go from the end
-            items.insert(0, mark_safe(data.html))
+        if data["action"] == "prepend":  # newest first: the oldest go from the end
+            items.insert(0, (True, html))
             del items[limit:]
         else:
-            items = (
-                [*items, mark_safe(data.html)]
-                if data.action == "append"
-                else [mark_safe(data.html)]
-            )
+            items = [*items, (True, html)] if data["action"] == "append" else [(True, html)]
             del items[:-limit]
-    return items
+    # Checked again (history may come from another process), only what is shown.
+    return [mark_safe(html) for fragment, html in items if not fragment or _safe(html)]
+
+
+def _safe(html: str) -> bool:
+    try:
+        check_fragment(html, "A stored live-HTML fragment")
+    except UnsafeFragment:
+        return False
+    return True
 
 
 def feed(

@@ -284,3 +284,17 @@ def test_confirmations_lists_pending_with_buttons_for_deciders() -> None:
     )
     viewer = render(source, User.objects.create_user("vic"))
     assert "Ship it?" in viewer and "<form" not in viewer
+
+
+def test_a_stored_unsafe_fragment_is_not_rendered() -> None:
+    """History written around ``publish_html()`` (by a process with other definitions) is
+    checked again before the feed shows it."""
+    from django_inngest_realtime.brokers import get_broker
+    from django_inngest_realtime.envelope import Message
+
+    for html in ['<li id="a" onclick="steal()">bad</li>', '<li id="b">good</li>']:
+        data = {"action": "append", "target": "items", "html": html}
+        get_broker().publish_sync(Message(channel="page:f9", topic="html", data=data))
+    html = render('{% realtime_feed "page:f9" "html" id="items" %}')
+    assert '<li id="b">good</li>' in html
+    assert "steal" not in html
