@@ -64,8 +64,25 @@ async def _sse(request: HttpRequest) -> HttpResponseBase:
         since = parse_since(since_raw)
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
-    sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+    sub = await Subscription(scope.channel, list(topics or scope.topics), since, user=user).start()
     return sub.sse_response()
+
+
+@require_GET
+async def presence_view(request: HttpRequest) -> HttpResponse:
+    """``GET /v1/realtime/presence?token=KEY``: who is subscribed to the token's channel
+    now (a ``presence=True`` channel), as ``{"channel", "members": [...]}``."""
+    from django_inngest_realtime.presences import has_presence, presence
+
+    try:
+        key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
+        scope = verify_token(key, user=await request_user(request))
+    except TokenError as exc:
+        return _error(exc.status, exc.reason, exc.code)
+    if not has_presence(scope.channel):
+        return _error(404, f"Channel {scope.channel!r} does not track presence.")
+    members = [m.to_dict() for m in await presence(scope.channel)]
+    return JsonResponse({"channel": scope.channel, "members": members})
 
 
 @csrf_exempt

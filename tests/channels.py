@@ -22,3 +22,5 @@ live = (
 private = channel("private:{owner}", authorize=only_owner).add_topic(topic("logs").type(str))
 #: Any JSON on ``messages``: what a confirmations widget listens to.
 approvals = channel("approvals:{id}").add_topic(topic("messages"))
+#: A room that tracks who is subscribed.
+room = channel("room:{id}", presence=True).add_topic(topic("chat").type(str))
