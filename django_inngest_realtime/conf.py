@@ -107,7 +107,7 @@ def get_config() -> RealtimeConfig:
             name = "list" if expected is tuple else expected.__name__
             raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] must be {name}, got {value!r}.")
     if "ALLOWED_ORIGINS" in values:
-        from django_inngest_realtime.origins import check_allowed_origins
+        from django_inngest_realtime.origin_names import check_allowed_origins
 
         check_allowed_origins(values["ALLOWED_ORIGINS"])
     return RealtimeConfig(**values)

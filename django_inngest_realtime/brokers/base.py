@@ -42,6 +42,11 @@ def group_name(prefix: str, channel: str, topic: str) -> str:
     return f"{prefix}.{readable}.{digest}" if readable else f"{prefix}.{digest}"
 
 
+def channel_key(channel: str) -> str:
+    """A fixed-length key for a channel name (names may be longer than an index allows)."""
+    return hashlib.sha256(channel.encode()).hexdigest()
+
+
 @dataclasses.dataclass(frozen=True)
 class Replay:
     """What a client missed after ``after``: the kept messages, in order."""

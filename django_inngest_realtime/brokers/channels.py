@@ -21,7 +21,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime
-import hashlib
 import logging
 import threading
 import weakref
@@ -39,6 +38,7 @@ from django_inngest_realtime.brokers.base import (
     Member,
     Replay,
     Sink,
+    channel_key,
     replay_after,
     sequence_start,
 )
@@ -54,10 +54,6 @@ MESSAGE_TYPE = "realtime.message"
 PRUNE_EVERY = 16
 #: How long a feed waits for its reader to end when closing before it lets it go.
 _CLOSE_WAIT = 2.0
-
-
-def channel_key(channel: str) -> str:
-    return hashlib.sha256(channel.encode()).hexdigest()
 
 
 class ChannelsFeed(Feed):

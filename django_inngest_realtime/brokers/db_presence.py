@@ -7,13 +7,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from django_inngest_realtime.brokers.base import Beat, Member
-
-
-def _channel_key(channel: str) -> str:
-    from django_inngest_realtime.brokers.channels import channel_key
-
-    return channel_key(channel)
+from django_inngest_realtime.brokers.base import Beat, Member, channel_key
 
 
 class DatabasePresence:
@@ -31,7 +25,7 @@ class DatabasePresence:
             PresenceMember.objects.update_or_create(
                 member_id=member.id,
                 defaults={
-                    "channel_key": _channel_key(channel),
+                    "channel_key": channel_key(channel),
                     "channel": channel,
                     "user": member.user or "",
                     "joined_at": datetime.datetime.fromisoformat(member.joined_at),
@@ -49,7 +43,7 @@ class DatabasePresence:
 
         alive = PresenceProcess.objects.filter(beat_at__gte=self._cutoff()).values("process")
         rows = PresenceMember.objects.filter(
-            channel_key=_channel_key(channel), process__in=alive
+            channel_key=channel_key(channel), process__in=alive
         ).order_by("joined_at", "member_id")
         return [_member(row) for row in rows]
 
