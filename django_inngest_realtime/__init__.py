@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django_inngest_realtime.envelope import Message
     from django_inngest_realtime.middleware import realtime_middleware
+    from django_inngest_realtime.presences import presence, presence_sync
     from django_inngest_realtime.publishing import (
         PayloadTooLarge,
         PublishError,
@@ -44,6 +45,8 @@ _EXPORTS = {
     "Subscription": "subscriptions",
     "subscribe": "subscriptions",
     "get_subscription_token": "tokens",
+    "presence": "presences",
+    "presence_sync": "presences",
     "Channel": "topics",
     "ChannelRef": "topics",
     "Topic": "topics",
@@ -65,6 +68,8 @@ __all__ = [
     "TopicRef",
     "channel",
     "get_subscription_token",
+    "presence",
+    "presence_sync",
     "publish",
     "publish_stream",
     "publish_stream_sync",

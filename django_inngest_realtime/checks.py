@@ -137,8 +137,8 @@ def _check_redis_reachable(url: str) -> list[CheckMessage]:
 
 
 def _check_inngest_client() -> list[CheckMessage]:
+    from django_inngest_realtime.client import get_inngest_client
     from django_inngest_realtime.conf import get_config
-    from django_inngest_realtime.middleware import get_inngest_client
 
     try:
         config = get_config()
@@ -190,7 +190,7 @@ def _client_problems(label: str, client: Any) -> list[CheckMessage]:
 @register(Tags.urls)
 def check_urls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Where the realtime URLs are mounted; the clients of ``serve_inngest()`` endpoints."""
-    from django_inngest_realtime.middleware import get_inngest_client
+    from django_inngest_realtime.client import get_inngest_client
     from django_inngest_realtime.serve import served_endpoints
 
     errors = _check_mount()

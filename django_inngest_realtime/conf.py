@@ -63,6 +63,9 @@ class RealtimeConfig:
     INBOUND_FRAMES_PER_SECOND: float = 20.0
     #: Frames a client may send at once before the average applies.
     INBOUND_BURST: int = 60
+    #: Seconds after which a process that stopped beating is gone from presence (it beats
+    #: every third of it): a killed process's members leave within 5/3 of it (25 s).
+    PRESENCE_TTL: float = 15.0
     #: Subscriptions one WebSocket may hold at once.
     MAX_SUBSCRIPTIONS: int = 32
     #: Also send every publish to Inngest's hosted realtime (``POST /v1/realtime/publish``)
@@ -104,7 +107,7 @@ def get_config() -> RealtimeConfig:
             name = "list" if expected is tuple else expected.__name__
             raise ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] must be {name}, got {value!r}.")
     if "ALLOWED_ORIGINS" in values:
-        from django_inngest_realtime.origins import check_allowed_origins
+        from django_inngest_realtime.origin_names import check_allowed_origins
 
         check_allowed_origins(values["ALLOWED_ORIGINS"])
     return RealtimeConfig(**values)

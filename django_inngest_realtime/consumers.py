@@ -192,7 +192,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             reason = "Too many subscriptions on this socket."
             await self._error(ERROR_TOO_MANY, reason, scope.channel, sub_id)
             return None
-        sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+        sub = await Subscription(
+            scope.channel, list(topics or scope.topics), since, user=self.scope.get("user")
+        ).start()
         if self.writer is not None:  # None until the socket is accepted
             sub.write_directly(self.writer)
         pump = asyncio.create_task(self._pump(sub)) if start_pump else None

@@ -14,12 +14,10 @@ import typing
 import uuid
 
 import inngest
-from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 from inngest._internal import execution_lib
 from inngest._internal.execution_lib import models as _execution_models
 
-from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.envelope import Message
 
 _NAMESPACE = uuid.UUID("6c1b1c1e-9a43-4a7e-9d0e-6a1d2f3b4c5d")
@@ -102,25 +100,6 @@ class RealtimeMiddleware(inngest.MiddlewareSync):
 def realtime_middleware() -> type[RealtimeMiddleware]:
     """Return the middleware class to pass to ``inngest.Inngest(middleware=[...])``."""
     return RealtimeMiddleware
-
-
-def get_inngest_client() -> inngest.Inngest:
-    """The project's Inngest client, named by ``INNGEST_REALTIME["INNGEST_CLIENT"]``."""
-    path = get_config().INNGEST_CLIENT
-    if not path:
-        raise ImproperlyConfigured(
-            "Set INNGEST_REALTIME['INNGEST_CLIENT'] to the dotted path of your inngest.Inngest "
-            "client (for example 'myproject.inngest.inngest_client')."
-        )
-    try:
-        client = import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"INNGEST_REALTIME['INNGEST_CLIENT']: {exc}") from exc
-    if not isinstance(client, inngest.Inngest):
-        raise ImproperlyConfigured(
-            f"INNGEST_REALTIME['INNGEST_CLIENT'] = {path!r} is not an inngest.Inngest client."
-        )
-    return client
 
 
 async def forward_to_inngest(message: Message) -> None:

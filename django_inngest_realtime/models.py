@@ -176,3 +176,36 @@ class StoredMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]} #{self.seq} ({self.topic})"
+
+
+class PresenceProcess(models.Model):
+    """A server process holding presence members (``channels`` broker), and its last beat."""
+
+    process = models.CharField(_("process"), max_length=200, unique=True)
+    beat_at = models.DateTimeField(_("last beat"), db_index=True)
+
+    class Meta:
+        verbose_name = _("presence process")
+        verbose_name_plural = _("presence processes")
+
+    def __str__(self) -> str:
+        return self.process
+
+
+class PresenceMember(models.Model):
+    """One subscription present on a ``presence=True`` channel (``channels`` broker)."""
+
+    member_id = models.CharField(_("member"), max_length=64, unique=True)
+    channel_key = models.CharField(_("channel key"), max_length=64, db_index=True)
+    channel = models.TextField(_("channel"))
+    #: The subscriber's username; empty for an anonymous or server-side subscriber.
+    user = models.CharField(_("user"), max_length=255, blank=True)
+    joined_at = models.DateTimeField(_("joined at"))
+    process = models.CharField(_("process"), max_length=200, db_index=True)
+
+    class Meta:
+        verbose_name = _("presence member")
+        verbose_name_plural = _("presence members")
+
+    def __str__(self) -> str:
+        return f"{self.user or 'anonymous'} on {self.channel}"

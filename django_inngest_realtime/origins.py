@@ -10,40 +10,11 @@ clients, which bring no cookies) are not browsers' and pass; they rely on their 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http.request import split_domain_port, validate_host
 
 from django_inngest_realtime.conf import get_config
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-
-def parse_origin(origin: str) -> tuple[str, str, int] | None:
-    """``(scheme, host, port)`` of a serialized origin, or None if it is not one."""
-    try:
-        parts = urlsplit(origin.strip().lower())
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        return None
-    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
-
-
-def check_allowed_origins(value: tuple[str, ...]) -> None:
-    """Raise ``ImproperlyConfigured`` for an entry that is neither ``"*"`` nor an origin."""
-    for entry in value:
-        if entry != "*" and (not isinstance(entry, str) or parse_origin(entry) is None):
-            raise ImproperlyConfigured(
-                f"INNGEST_REALTIME['ALLOWED_ORIGINS'] entries are origins such as "
-                f"'https://app.example.com' (scheme, host and optional port, no path) or '*', "
-                f"not {entry!r}."
-            )
+from django_inngest_realtime.origin_names import DEFAULT_PORTS, parse_origin
 
 
 def listed(origin: str) -> bool:
@@ -62,7 +33,7 @@ def same_origin(origin: str, host: str | None) -> bool:
     if parsed is None or not host:
         return False
     domain, port = split_domain_port(host.lower())
-    return (parsed[1], parsed[2]) == (domain.strip("[]"), int(port or _DEFAULT_PORTS[parsed[0]]))
+    return (parsed[1], parsed[2]) == (domain.strip("[]"), int(port or DEFAULT_PORTS[parsed[0]]))
 
 
 def allowed(origin: str | None, host: str | None) -> bool:

@@ -124,6 +124,11 @@ def _run_async(fn: Callable[[Message], Coroutine[Any, Any, None]], message: Mess
         pool.submit(asyncio.run, fn(message)).result()
 
 
+async def publish_now(message: TopicMessage) -> Message:
+    """Publish at once, never memoized as a step (for the app's own messages: presence)."""
+    return await _deliver(_envelope(message))
+
+
 async def publish(message: TopicMessage, *, step_id: str | None = None) -> Message:
     """Publish a validated message; returns the envelope as sent (with ``id`` and ``seq``).
 

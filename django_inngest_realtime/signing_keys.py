@@ -36,7 +36,7 @@ def signing_keys() -> SigningKeys:
     """The keys of ``INNGEST_CLIENT``'s client; without one, ``INNGEST_SIGNING_KEY`` (and
     ``INNGEST_SIGNING_KEY_FALLBACK``) from the environment, as Inngest's SDKs read them."""
     if get_config().INNGEST_CLIENT:
-        from django_inngest_realtime.middleware import get_inngest_client
+        from django_inngest_realtime.client import get_inngest_client
 
         client = get_inngest_client()
         found = (client.signing_key, client.signing_key_fallback)

@@ -14,6 +14,7 @@ from django_inngest_realtime.brokers.base import Replay
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
 from django_inngest_realtime.hub import Hub, get_hub
+from django_inngest_realtime.presences import has_presence, tracker, user_label
 from django_inngest_realtime.subscriber import Subscriber, SubscriberClosed
 from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
@@ -30,10 +31,15 @@ class Subscription:
     ``recovered`` is False when history no longer covered ``since``.
     """
 
-    def __init__(self, channel: str, topics: list[str], since: int | None) -> None:
+    def __init__(
+        self, channel: str, topics: list[str], since: int | None, *, user: Any = None
+    ) -> None:
         self.channel = channel
         self.topics = topics
         self.since = since
+        #: Who subscribes, shown to others on a ``presence=True`` channel.
+        self.user = user
+        self._member: str | None = None
         self.recovered: bool | None = None
         self.position: int | None = None
         broker = get_broker()
@@ -51,6 +57,9 @@ class Subscription:
         try:
             if self.since is not None:
                 self._replayed(await self._hub.broker.history(self.channel, self.since))
+            if has_presence(self.channel):
+                member = await tracker().join(self.channel, user_label(self.user))
+                self._member = member.id
         except BaseException:
             await self.close()
             raise
@@ -140,6 +149,9 @@ class Subscription:
         self._subscriber.close()
         if self._hub is not None:
             await self._hub.remove(self._subscriber)
+        if self._member is not None:
+            member, self._member = self._member, None
+            await tracker().leave(member)
 
     def gap_frame(self) -> str:
         """The control frame that tells a client history did not cover its position."""
@@ -234,10 +246,12 @@ async def subscribe(
     topics: Sequence[str] | None = None,
     *,
     since: int | None = None,
+    user: Any = None,
 ) -> Subscription:
     """Subscribe to topics of a channel (all its defined topics by default).
 
-    ``channel`` is a channel reference (``post_channel("123")``) or a concrete name.
+    ``channel`` is a channel reference (``post_channel("123")``) or a concrete name;
+    ``user``, the subscriber shown to others on a ``presence=True`` channel.
     """
     if isinstance(channel, str):
         try:
@@ -247,7 +261,7 @@ async def subscribe(
                 raise LookupError(
                     f"Channel {channel!r} matches no definition; name its topics explicitly."
                 ) from None
-            return await Subscription(str(channel), list(topics), since).start()
+            return await Subscription(str(channel), list(topics), since, user=user).start()
     known = channel.topics
     wanted = list(topics) if topics else known
     unknown = [t for t in wanted if t not in known]
@@ -257,4 +271,4 @@ async def subscribe(
         )
     if not wanted:
         raise ValueError(f"Channel {channel.name!r} has no topics to subscribe to.")
-    return await Subscription(channel.name, wanted, since).start()
+    return await Subscription(channel.name, wanted, since, user=user).start()

@@ -18,7 +18,7 @@ import re
 import string
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic_core import PydanticSerializationError
@@ -148,6 +148,16 @@ class ChannelRef:
 
 AuthorizeFn = Callable[..., bool]
 
+#: The topic that carries a ``presence=True`` channel's joins and leaves (``presences.py``).
+PRESENCE_TOPIC = "presence"
+
+
+class PresenceEvent(pydantic.BaseModel):
+    """What the ``presence`` topic carries: a member joined or left."""
+
+    action: Literal["join", "leave"]
+    member: dict[str, str | None]
+
 
 class Channel:
     """A channel definition: a static name or a pattern with parameters, and its topics."""
@@ -157,9 +167,13 @@ class Channel:
         name: str | Callable[..., str],
         *,
         authorize: AuthorizeFn | None = None,
+        presence: bool = False,
     ) -> None:
         self.topics: dict[str, Topic] = {}
         self.authorize = authorize
+        #: Whether subscribers are tracked (``presences.py``): joins and leaves are published
+        #: on the ``presence`` topic, which is added to the channel.
+        self.presence = presence
         if callable(name):
             self._builder: Callable[..., str] = name
             self.params = [
@@ -182,6 +196,8 @@ class Channel:
         else:
             raise TypeError("channel() takes a name, a format string or a callable.")
         self._regex = _pattern_regex(self.pattern, self.params)
+        if presence:
+            self.add_topic(Topic(PRESENCE_TOPIC).schema(PresenceEvent))
         registry.register(self)
 
     def add_topic(self, t: Topic) -> Channel:
@@ -213,9 +229,17 @@ class Channel:
         return f"channel({self.pattern!r})"
 
 
-def channel(name: str | Callable[..., str], *, authorize: AuthorizeFn | None = None) -> Channel:
-    """Define a channel: a static name, a format string ``"post:{id}"``, or a callable."""
-    return Channel(name, authorize=authorize)
+def channel(
+    name: str | Callable[..., str],
+    *,
+    authorize: AuthorizeFn | None = None,
+    presence: bool = False,
+) -> Channel:
+    """Define a channel: a static name, a format string ``"post:{id}"``, or a callable.
+
+    ``presence=True`` tracks who is subscribed (``presences.py``).
+    """
+    return Channel(name, authorize=authorize, presence=presence)
 
 
 def validate_channel_name(name: str) -> None:

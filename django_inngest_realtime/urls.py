@@ -15,6 +15,7 @@ app_name = "django_inngest_realtime"
 
 urlpatterns = [
     path("v1/realtime/sse", views.sse, name="sse"),
+    path("v1/realtime/presence", views.presence_view, name="presence"),
     path("v1/realtime/token", views.inngest_token, name="token"),
     path("v1/realtime/token/refresh", views.token_refresh, name="token_refresh"),
     path("confirmations/<uuid:token>/", confirmation_views.detail, name="confirmation"),

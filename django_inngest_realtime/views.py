@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from django_inngest_realtime import origins, signing_keys
 from django_inngest_realtime.html import html_sse_encoder
@@ -66,10 +66,27 @@ async def _sse(request: HttpRequest) -> HttpResponseBase:
         since = parse_since(since_raw)
     except TokenError as exc:
         return _error(exc.status, exc.reason, exc.code)
-    sub = await Subscription(scope.channel, list(topics or scope.topics), since).start()
+    sub = await Subscription(scope.channel, list(topics or scope.topics), since, user=user).start()
     if fmt == "html":  # live-HTML fragments as named events, for htmx's SSE extension
         return sub.sse_response(encode=html_sse_encoder(scope.channel))
     return sub.sse_response()
+
+
+@require_GET
+async def presence_view(request: HttpRequest) -> HttpResponse:
+    """``GET /v1/realtime/presence?token=KEY``: who is subscribed to the token's channel
+    now (a ``presence=True`` channel), as ``{"channel", "members": [...]}``."""
+    from django_inngest_realtime.presences import has_presence, presence
+
+    try:
+        key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
+        scope = verify_token(key, user=await request_user(request))
+    except TokenError as exc:
+        return _error(exc.status, exc.reason, exc.code)
+    if not has_presence(scope.channel):
+        return _error(404, f"Channel {scope.channel!r} does not track presence.")
+    members = [m.to_dict() for m in await presence(scope.channel)]
+    return JsonResponse({"channel": scope.channel, "members": members})
 
 
 @csrf_exempt

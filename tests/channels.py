@@ -23,6 +23,8 @@ live = (
 private = channel("private:{owner}", authorize=only_owner).add_topic(topic("logs").type(str))
 #: Any JSON on ``messages``: what a confirmations widget listens to.
 approvals = channel("approvals:{id}").add_topic(topic("messages"))
+#: A room that tracks who is subscribed.
+room = channel("room:{id}", presence=True).add_topic(topic("chat").type(str))
 
 #: Live HTML (``html``) beside plain text (``logs``): the live-HTML pages of the tests.
 pages = channel("page:{id}").add_topic(topic("logs").type(str)).add_topic(html_topic())

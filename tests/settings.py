@@ -119,6 +119,8 @@ if os.environ.get("TEST_TOKEN_TTL"):
     INNGEST_REALTIME["TOKEN_TTL"] = int(os.environ["TEST_TOKEN_TTL"])
 if os.environ.get("TEST_ALLOWED_ORIGINS"):
     INNGEST_REALTIME["ALLOWED_ORIGINS"] = os.environ["TEST_ALLOWED_ORIGINS"].split(",")
+if os.environ.get("TEST_PRESENCE_TTL"):
+    INNGEST_REALTIME["PRESENCE_TTL"] = float(os.environ["TEST_PRESENCE_TTL"])
 if os.environ.get("TEST_SUBSCRIBER_QUEUE_SIZE"):
     INNGEST_REALTIME["SUBSCRIBER_QUEUE_SIZE"] = int(os.environ["TEST_SUBSCRIBER_QUEUE_SIZE"])
 if os.environ.get("TEST_DIRECT_WRITES") == "0":

@@ -70,3 +70,20 @@ def test_without_daphne_nothing_imports_twisted_or_the_testing_tools() -> None:
     assert data == "hi"
     assert twisted == "[]"
     assert testing == "[]"
+
+
+def test_no_module_shadows_a_public_name() -> None:
+    """Importing a submodule binds it as an attribute of the package: a module named like a
+    public name (``publish``) would then replace the lazily exported function."""
+    import importlib
+    import pkgutil
+    import types
+
+    import django_inngest_realtime
+
+    for info in pkgutil.iter_modules(django_inngest_realtime.__path__):
+        assert info.name not in django_inngest_realtime.__all__, info.name
+        if not info.name.startswith("testing"):
+            importlib.import_module(f"django_inngest_realtime.{info.name}")
+    for name in django_inngest_realtime.__all__:
+        assert not isinstance(getattr(django_inngest_realtime, name), types.ModuleType), name

@@ -11,7 +11,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import path
 
-from demo_project.demo.chat import ChatConsumer
+from demo_project.demo.chat import ChatConsumer, chat_channel
+from django_inngest_realtime import presence
 from django_inngest_realtime.hub import get_hub
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,8 +20,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 application = URLRouter([path("ws/chat/<str:room>", ChatConsumer.as_asgi())])
 
 
-async def recv(comm: Any) -> dict[str, Any]:
-    return dict(json.loads(await comm.receive_from(timeout=10)))
+async def recv(comm: Any, topic: str = "messages") -> dict[str, Any]:
+    """The next frame of ``topic`` (the room also announces who joins and leaves)."""
+    while True:
+        frame = dict(json.loads(await comm.receive_from(timeout=10)))
+        if frame.get("topic", topic) == topic:
+            return frame
 
 
 async def test_chat_consumer_subscribes_publishes_and_cleans_up(broker: str) -> None:
@@ -42,8 +47,9 @@ async def test_chat_consumer_subscribes_publishes_and_cleans_up(broker: str) -> 
 
     await bob.send_json_to({"text": ""})  # refused by the topic's schema, nothing published
     assert (await recv(bob))["kind"] == "error"
-    assert await alice.receive_nothing(0.2)
+    assert [m.user for m in await presence(chat_channel(room))] == [None, None]  # two guests
 
     await alice.disconnect()
     await bob.disconnect()
     assert not get_hub().members  # both subscriptions closed, every group left
+    assert await presence(chat_channel(room)) == []

@@ -15,7 +15,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from django_inngest_realtime import Subscription, channel, publish, subscribe, topic
+from django_inngest_realtime import (
+    Subscription,
+    channel,
+    presence_sync,
+    publish,
+    subscribe,
+    topic,
+)
 
 
 class ChatMessage(pydantic.BaseModel):
@@ -23,7 +30,10 @@ class ChatMessage(pydantic.BaseModel):
     text: str = pydantic.Field(min_length=1, max_length=500)
 
 
-chat_channel = channel("chat:{room}").add_topic(topic("messages").schema(ChatMessage))
+#: ``presence=True``: who is in the room is tracked (and announced on its ``presence`` topic).
+chat_channel = channel("chat:{room}", presence=True).add_topic(
+    topic("messages").schema(ChatMessage)
+)
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -37,7 +47,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         user = self.scope.get("user")
         self.author = user.get_username() if user and user.is_authenticated else "guest"
         # since=0: what the room's history still holds, then live messages, in order.
-        self.subscription = await subscribe(chat_channel(self.room), since=0)
+        self.subscription = await subscribe(chat_channel(self.room), since=0, user=user)
         await self.accept()
         self.forwarder = asyncio.create_task(self.forward(self.subscription))
 
@@ -64,4 +74,5 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
 
 def chat_page(request: HttpRequest, room: str = "lobby") -> HttpResponse:
-    return render(request, "demo/chat.html", {"room": room})
+    members = [m.to_dict() for m in presence_sync(chat_channel(room))]
+    return render(request, "demo/chat.html", {"room": room, "members": members})

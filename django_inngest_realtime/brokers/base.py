@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import re
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django_inngest_realtime.envelope import Message
 
@@ -40,6 +40,11 @@ def group_name(prefix: str, channel: str, topic: str) -> str:
     room = _MAX_GROUP_NAME - len(prefix) - len(digest) - 2
     readable = _UNSAFE.sub("_", f"{channel}.{topic}")[: max(room, 0)]
     return f"{prefix}.{readable}.{digest}" if readable else f"{prefix}.{digest}"
+
+
+def channel_key(channel: str) -> str:
+    """A fixed-length key for a channel name (names may be longer than an index allows)."""
+    return hashlib.sha256(channel.encode()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +81,34 @@ def replay_after(kept: list[Message], after: int, position: int, start: int) -> 
     missed = [m for m in kept if m.seq is not None and m.seq > after]
     recovered = after == position or (bool(missed) and missed[0].seq == after + 1)
     return Replay(missed, recovered, position)
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One subscription present on a channel (``presence=True`` channels)."""
+
+    id: str
+    #: The subscriber's username, or ``None`` for an anonymous or server-side subscriber.
+    user: str | None
+    joined_at: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"id": self.id, "user": self.user, "joined_at": self.joined_at}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Member:
+        return cls(str(value["id"]), value.get("user"), str(value.get("joined_at", "")))
+
+
+@dataclasses.dataclass(frozen=True)
+class Beat:
+    """What a presence beat found."""
+
+    #: Members of processes that stopped beating, removed: (channel, member).
+    gone: list[tuple[str, Member]]
+    #: This process had been taken for gone (it was too busy to beat): its members must
+    #: be recorded again.
+    revived: bool = False
 
 
 class Sink(Protocol):
@@ -116,6 +149,8 @@ class Broker(abc.ABC):
         self.size = config.HISTORY_SIZE
         self.ttl = config.HISTORY_TTL
         self.prefix = config.GROUP_PREFIX
+        #: Seconds after which a process that stopped beating counts as gone (presence).
+        self.presence_ttl = config.PRESENCE_TTL
 
     def group(self, channel: str, topic: str) -> str:
         """The group of (channel, topic)."""
@@ -149,6 +184,26 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     def connect(self, sink: Sink) -> Feed:
         """A feed for the hub of the running event loop."""
+
+    # Presence: who is subscribed to a channel, across processes. Each process beats
+    # every PRESENCE_TTL / 3 seconds; the members of a process silent for PRESENCE_TTL
+    # are gone (a killed process), and the next beat of any process removes them.
+
+    @abc.abstractmethod
+    async def presence_join(self, channel: str, member: Member, process: str) -> None:
+        """Record ``member`` on ``channel``, held by ``process``."""
+
+    @abc.abstractmethod
+    async def presence_leave(self, channel: str, member_id: str, process: str) -> None:
+        """Forget a member."""
+
+    @abc.abstractmethod
+    async def presence_members(self, channel: str) -> list[Member]:
+        """The members of ``channel`` held by live processes, oldest first."""
+
+    @abc.abstractmethod
+    async def presence_beat(self, process: str) -> Beat:
+        """Say ``process`` is alive; remove the members of processes that stopped beating."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional
         """Release what this broker holds for the running event loop (a loop about to end)."""

@@ -21,7 +21,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime
-import hashlib
 import logging
 import threading
 import weakref
@@ -33,13 +32,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connections, transaction
 
 from django_inngest_realtime.brokers.base import (
+    Beat,
     Broker,
     Feed,
+    Member,
     Replay,
     Sink,
+    channel_key,
     replay_after,
     sequence_start,
 )
+from django_inngest_realtime.brokers.db_presence import DatabasePresence
 from django_inngest_realtime.conf import RealtimeConfig
 from django_inngest_realtime.envelope import Message
 
@@ -51,10 +54,6 @@ MESSAGE_TYPE = "realtime.message"
 PRUNE_EVERY = 16
 #: How long a feed waits for its reader to end when closing before it lets it go.
 _CLOSE_WAIT = 2.0
-
-
-def channel_key(channel: str) -> str:
-    return hashlib.sha256(channel.encode()).hexdigest()
 
 
 class ChannelsFeed(Feed):
@@ -139,6 +138,7 @@ class ChannelsBroker(Broker):
         self._lock = threading.Lock()
         self._background: asyncio.AbstractEventLoop | None = None
         self._db: concurrent.futures.ThreadPoolExecutor | None = None
+        self._presence = DatabasePresence(self.presence_ttl)
 
     def layer(self) -> Any:
         """This event loop's instance of the layer."""
@@ -277,6 +277,18 @@ class ChannelsBroker(Broker):
 
     def connect(self, sink: Sink) -> Feed:
         return ChannelsFeed(self, sink)
+
+    async def presence_join(self, channel: str, member: Member, process: str) -> None:
+        await self._in_db_thread(self._presence.join, channel, member, process)
+
+    async def presence_leave(self, channel: str, member_id: str, process: str) -> None:
+        await self._in_db_thread(self._presence.leave, channel, member_id, process)
+
+    async def presence_members(self, channel: str) -> list[Member]:
+        return await self._in_db_thread(self._presence.members, channel)
+
+    async def presence_beat(self, process: str) -> Beat:
+        return await self._in_db_thread(self._presence.beat, process)
 
     async def aclose(self) -> None:
         layer = self._layers.pop(asyncio.get_running_loop(), None)

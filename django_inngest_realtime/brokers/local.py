@@ -14,8 +14,10 @@ import threading
 import time
 
 from django_inngest_realtime.brokers.base import (
+    Beat,
     Broker,
     Feed,
+    Member,
     Replay,
     Sink,
     replay_after,
@@ -79,6 +81,7 @@ class LocalBroker(Broker):
         self.lock = threading.Lock()
         self.feeds: set[LocalFeed] = set()
         self._channels: dict[str, _Channel] = {}
+        self._present: dict[str, dict[str, Member]] = {}
 
     def publish_sync(self, message: Message) -> Message:
         group = self.group(message.channel, message.topic)
@@ -131,6 +134,26 @@ class LocalBroker(Broker):
 
     def connect(self, sink: Sink) -> Feed:
         return LocalFeed(self, sink)
+
+    # Presence: one process, so nobody else's members to sweep.
+
+    async def presence_join(self, channel: str, member: Member, process: str) -> None:
+        with self.lock:
+            self._present.setdefault(channel, {})[member.id] = member
+
+    async def presence_leave(self, channel: str, member_id: str, process: str) -> None:
+        with self.lock:
+            members = self._present.get(channel, {})
+            members.pop(member_id, None)
+            if not members:
+                self._present.pop(channel, None)
+
+    async def presence_members(self, channel: str) -> list[Member]:
+        with self.lock:
+            return list(self._present.get(channel, {}).values())
+
+    async def presence_beat(self, process: str) -> Beat:
+        return Beat([])
 
     def _trim(self, state: _Channel, now: float) -> None:
         kept = state.kept

@@ -23,13 +23,16 @@ import weakref
 from typing import Any
 
 from django_inngest_realtime.brokers.base import (
+    Beat,
     Broker,
     Feed,
+    Member,
     Replay,
     Sink,
     replay_after,
     sequence_start,
 )
+from django_inngest_realtime.brokers.redis_presence import RedisPresence
 from django_inngest_realtime.brokers.selection import redis_url
 from django_inngest_realtime.conf import RealtimeConfig
 from django_inngest_realtime.envelope import Message
@@ -191,6 +194,7 @@ class RedisBroker(Broker):
         self._sync_client: Any = None
         self._sync_script: Any = None
         self._lock = threading.Lock()
+        self._presence = RedisPresence(self.prefix, self.presence_ttl)
 
     def bus(self, group: str) -> str:
         """The Redis pub/sub channel carrying a group's frames."""
@@ -313,6 +317,18 @@ class RedisBroker(Broker):
 
     def connect(self, sink: Sink) -> Feed:
         return RedisFeed(self, sink)
+
+    async def presence_join(self, channel: str, member: Member, process: str) -> None:
+        await self._presence.join(self._client()[0], channel, member, process)
+
+    async def presence_leave(self, channel: str, member_id: str, process: str) -> None:
+        await self._presence.leave(self._client()[0], channel, member_id, process)
+
+    async def presence_members(self, channel: str) -> list[Member]:
+        return await self._presence.members(self._client()[0], channel)
+
+    async def presence_beat(self, process: str) -> Beat:
+        return await self._presence.beat(self._client()[0], process)
 
     async def aclose(self) -> None:
         entry = self._clients.pop(asyncio.get_running_loop(), None)

@@ -15,9 +15,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations.state import message_for
-from django_inngest_realtime.middleware import current_run, get_inngest_client
+from django_inngest_realtime.middleware import current_run
 from django_inngest_realtime.models import Confirmation
 from django_inngest_realtime.publishing import publish, publish_sync
 from django_inngest_realtime.signals import confirmation_requested

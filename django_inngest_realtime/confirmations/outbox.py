@@ -20,8 +20,8 @@ from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
+from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
-from django_inngest_realtime.middleware import get_inngest_client
 from django_inngest_realtime.models import ConfirmationReply
 
 logger = logging.getLogger("django_inngest_realtime.confirmations")
