@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django_inngest_realtime.envelope import Message
+    from django_inngest_realtime.html_publishing import publish_html, publish_html_sync
     from django_inngest_realtime.middleware import realtime_middleware
     from django_inngest_realtime.presences import presence, presence_sync
     from django_inngest_realtime.publishing import (
@@ -46,6 +47,8 @@ _EXPORTS = {
     "subscribe": "subscriptions",
     "get_subscription_token": "tokens",
     "presence": "presences",
+    "publish_html": "html_publishing",
+    "publish_html_sync": "html_publishing",
     "presence_sync": "presences",
     "Channel": "topics",
     "ChannelRef": "topics",
@@ -71,6 +74,8 @@ __all__ = [
     "presence",
     "presence_sync",
     "publish",
+    "publish_html",
+    "publish_html_sync",
     "publish_stream",
     "publish_stream_sync",
     "publish_sync",

@@ -13,7 +13,6 @@ Every viewer applies that same HTML (``widgets.js``, or htmx through the SSE end
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import re
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -28,7 +27,6 @@ from django_inngest_realtime.topics import Channel, Topic
 if TYPE_CHECKING:
     from django.db.models import Model
 
-    from django_inngest_realtime.html_publishing import publish_html, publish_html_sync
     from django_inngest_realtime.subscriptions import SseEncoder
 
 Action = Literal["append", "prepend", "replace", "update", "remove", "before", "after"]
@@ -153,15 +151,6 @@ def _html_event(seq: int, frame: str, topics: frozenset[str]) -> str | None:
     return sse_event(html, event_id=str(seq), event=data.target)
 
 
-def __getattr__(name: str) -> Any:
-    # publish_html pulls in the publishing path (and the Inngest SDK): only when first used.
-    if name in ("publish_html", "publish_html_sync"):
-        value = getattr(importlib.import_module("django_inngest_realtime.html_publishing"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'django_inngest_realtime.html' has no attribute {name!r}")
-
-
 __all__ = [
     "ACTIONS",
     "HtmlTopic",
@@ -171,7 +160,5 @@ __all__ = [
     "html_sse_encoder",
     "html_topic",
     "live_html",
-    "publish_html",
-    "publish_html_sync",
     "render_fragment",
 ]

@@ -15,12 +15,14 @@ from django_inngest_realtime import (
     channel,
     get_subscription_token,
     publish,
+    publish_html,
+    publish_html_sync,
     publish_sync,
     realtime_middleware,
 )
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.fragments import UnsafeFragment
-from django_inngest_realtime.html import dom_id, html_topic, publish_html, publish_html_sync
+from django_inngest_realtime.html import dom_id, html_topic
 from tests.asgi_client import StreamingResponse
 from tests.broadcast_app.templatetags.render_counter import renders
 from tests.channels import live, pages

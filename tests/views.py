@@ -127,7 +127,7 @@ def test_js(request: HttpRequest, path: str) -> HttpResponse:
 async def publish_html_view(request: HttpRequest, name: str) -> JsonResponse:
     """Test-only: ``publish_html()`` each ``{action, target, template, context}`` of the body
     on ``page:<name>``, from inside the server."""
-    from django_inngest_realtime.html import publish_html
+    from django_inngest_realtime import publish_html
     from tests.channels import pages
 
     sent = [

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from demo_project.demo.live_channels import activity_channel, posts_list_channel
 from demo_project.demo.models import Post
-from django_inngest_realtime.html import publish_html_sync
+from django_inngest_realtime import publish_html_sync
 
 MAX_TEXT = 200
 _ids = itertools.count(1)

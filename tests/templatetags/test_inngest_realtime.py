@@ -11,8 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory
 
-from django_inngest_realtime import publish_sync
-from django_inngest_realtime.html import publish_html_sync
+from django_inngest_realtime import publish_html_sync, publish_sync
 from django_inngest_realtime.tokens import verify_token
 from tests.channels import live, pages
 from tests.helpers import realtime_settings
