@@ -375,8 +375,13 @@
       return connectionFor(token).subscribe(token, onMessage, options || {});
     },
     /* For tests and debugging: drop every socket as if the network failed. */
-    _dropConnections: function () {
-      connections.forEach(function (c) { if (c.socket) c.socket.close(4000, "dropped"); });
+    _dropConnections: function () {  // for tests: as if the network dropped every connection
+      connections.forEach(function (c) {
+        if (c.socket) c.socket.close(4000, "dropped");
+        c.each(function (entry) {
+          if (entry.source) { entry.source.close(); c.openSSE(entry); }
+        });
+      });
     }
   };
 })();
