@@ -12,17 +12,31 @@ from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from django_inngest_realtime.confirmations.errors import ConfirmationError, InvalidResponse
+from django_inngest_realtime.confirmations.errors import (
+    ConfirmationError,
+    InvalidChoice,
+    InvalidResponse,
+)
 from django_inngest_realtime.confirmations.service import PERMISSION, can_decide, cancel, decide
 from django_inngest_realtime.confirmations.state import Decision
 from django_inngest_realtime.forms import ResponseForm
 from django_inngest_realtime.models import Confirmation, ConfirmationReply
 
-Decider = Callable[[Confirmation, Any, Any], Decision]
+#: ``(confirmation, user, data, chosen) -> Decision`` for each button's POST name.
+Decider = Callable[[Confirmation, Any, Any, list[str]], Decision]
+
+
+def _approve(c: Confirmation, user: Any, data: Any, chosen: list[str]) -> Decision:
+    return decide(c.token, approved=True, user=user, data=data, chosen=chosen)
+
+
 BUTTONS: dict[str, Decider] = {
-    "_approve": lambda c, user, data: decide(c.token, approved=True, user=user, data=data),
-    "_reject": lambda c, user, data: decide(c.token, approved=False, user=user, data=data),
-    "_cancel": lambda c, user, data: cancel(c.token, user=user),
+    "_approve": _approve,
+    "_choose": _approve,  # an option's button: approve with that option
+    "_reject": lambda c, user, data, chosen: decide(
+        c.token, approved=False, user=user, data=data, chosen=chosen
+    ),
+    "_cancel": lambda c, user, data, chosen: cancel(c.token, user=user),
 }
 if TYPE_CHECKING:
     ConfirmationAdminBase = admin.ModelAdmin[Confirmation]
@@ -67,7 +81,11 @@ class ConfirmationAdmin(ConfirmationAdminBase):
         "decided_by",
         "response_data",
         "response_schema",
+        "options",
+        "multiple",
+        "chosen",
         "default_outcome",
+        "default_options",
     )
     fields = (*audit_fields, "assignees", "assignee_groups")
 
@@ -90,7 +108,11 @@ class ConfirmationAdmin(ConfirmationAdminBase):
         count = 0
         for confirmation in queryset:
             try:
-                BUTTONS[button](confirmation, request.user, None)
+                BUTTONS[button](confirmation, request.user, None, [])
+            except InvalidChoice as exc:
+                self.message_user(
+                    request, f"{confirmation}: {exc} Open it to choose.", messages.ERROR
+                )
             except InvalidResponse as exc:
                 self.message_user(
                     request,
@@ -144,12 +166,14 @@ class ConfirmationAdmin(ConfirmationAdminBase):
             errors = "; ".join(str(e) for e in form.errors.get("response", []))
             self.message_user(request, f"Response data: {errors}", messages.ERROR)
             return HttpResponseRedirect(request.path)
+        # An option's button (single choice) or the ticked checkboxes (several).
+        chosen = request.POST.getlist("_choose") or request.POST.getlist("_chosen")
         try:
-            decision = BUTTONS[button](obj, request.user, form.cleaned_data["response"])
+            decision = BUTTONS[button](obj, request.user, form.cleaned_data["response"], chosen)
         except ConfirmationError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, f"Confirmation {decision.status}.", messages.SUCCESS)
+            self.message_user(request, f"Confirmation {decision.summary}.", messages.SUCCESS)
         return HttpResponseRedirect(request.path)
 
 

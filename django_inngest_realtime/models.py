@@ -27,6 +27,7 @@ class Confirmation(models.Model):
         NONE = "", _("None (the wait returns nothing)")
         APPROVE = "approve", _("Approve")
         REJECT = "reject", _("Reject")
+        CHOOSE = "choose", _("Choose the default options")
 
     token = models.UUIDField(_("token"), default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200, blank=True)
@@ -61,6 +62,15 @@ class Confirmation(models.Model):
     default_outcome = models.CharField(
         _("outcome on timeout"), max_length=8, choices=Outcome.choices, blank=True
     )
+    options = models.JSONField(
+        _("options"),
+        default=list,
+        blank=True,
+        help_text=_("Names the person chooses from; empty: approve or reject."),
+    )
+    multiple = models.BooleanField(_("several options may be chosen"), default=False)
+    chosen = models.JSONField(_("chosen options"), null=True, blank=True)
+    default_options = models.JSONField(_("options chosen on timeout"), default=list, blank=True)
     assignees = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignees"),

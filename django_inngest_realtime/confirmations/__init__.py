@@ -12,6 +12,7 @@ from django_inngest_realtime.confirmations.errors import (
     AlreadyDecided,
     ConfirmationError,
     Expired,
+    InvalidChoice,
     InvalidResponse,
     PermissionDenied,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Decision",
     "DrainResult",
     "Expired",
+    "InvalidChoice",
     "InvalidResponse",
     "PermissionDenied",
     "can_decide",

@@ -54,6 +54,7 @@ def _outcome(token: str, decision: Any) -> dict[str, Any]:
         "by": decision.decided_by,
         "data": decision.data,
         "timed_out": decision.timed_out,
+        "chosen": decision.chosen,
     }
 
 
@@ -66,6 +67,8 @@ def _options(event: inngest.Event) -> dict[str, Any]:
         "assignees": data.get("assignees", []),
         "default": data.get("default"),
         "response_schema": data.get("schema"),
+        "options": data.get("options", []),
+        "multiple": data.get("multiple", False),
     }
 
 

@@ -85,3 +85,36 @@ def test_timeout_then_a_late_decision_is_refused(double, make_user):
     assert c.status == "expired"
     with pytest.raises(Expired):
         decide(c.token, approved=True, user=make_user("alice"))
+
+
+def test_the_chosen_option_reaches_the_waiting_function(double, make_user):
+    double.send_event("e2e/agent", {"id": "e4", "options": ["Staging", "Production"]})
+    run = double.wait_for_run(waiting, finished=False)
+    c = Confirmation.objects.get()
+
+    decide(c.token, approved=True, user=make_user("alice"), chosen=["Production"])
+
+    done = double.wait_for_run(run.run_id)
+    assert done.status == "Completed", done.error
+    assert done.output == {
+        "outcome": "approved",
+        "by": "alice",
+        "token": str(c.token),
+        "chosen": ["Production"],
+        "timed_out": False,
+    }
+
+
+def test_a_timeout_default_naming_an_option_returns_that_option(double):
+    double.configure(max_sleep=0.2)
+    double.send_event("e2e/agent", {"id": "e5", "options": ["Go", "Skip"], "default": "Skip"})
+    done = double.wait_for_run(lambda r: r.function_id.endswith("agent"))
+    assert done.status == "Completed", done.error
+    token = str(Confirmation.objects.get().token)
+    assert done.output == {
+        "outcome": "expired",
+        "by": None,
+        "token": token,
+        "chosen": ["Skip"],
+        "timed_out": True,
+    }
