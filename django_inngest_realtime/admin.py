@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,8 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from django_inngest_realtime.confirmations.errors import (
@@ -17,11 +20,14 @@ from django_inngest_realtime.confirmations.errors import (
     InvalidChoice,
     InvalidResponse,
 )
+from django_inngest_realtime.confirmations.notices import notify_assignees
 from django_inngest_realtime.confirmations.service import PERMISSION, can_decide, cancel, decide
 from django_inngest_realtime.confirmations.state import Decision
 from django_inngest_realtime.forms import ResponseForm
-from django_inngest_realtime.models import Confirmation, ConfirmationReply
+from django_inngest_realtime.models import Confirmation, ConfirmationNotice, ConfirmationReply
 
+VIEW = "django_inngest_realtime.view_confirmation"
+CHANGE = "django_inngest_realtime.change_confirmation"
 #: ``(confirmation, user, data, chosen) -> Decision`` for each button's POST name.
 Decider = Callable[[Confirmation, Any, Any, list[str]], Decision]
 
@@ -41,9 +47,43 @@ BUTTONS: dict[str, Decider] = {
 if TYPE_CHECKING:
     ConfirmationAdminBase = admin.ModelAdmin[Confirmation]
     ReplyAdminBase = admin.ModelAdmin[ConfirmationReply]
+    NoticeInlineBase = admin.TabularInline[ConfirmationNotice, Confirmation]
 else:  # ModelAdmin is only generic in django-stubs.
     ConfirmationAdminBase = ReplyAdminBase = admin.ModelAdmin
+    NoticeInlineBase = admin.TabularInline
 PENDING_FIRST = Case(When(status=Confirmation.Status.PENDING, then=Value(0)), default=Value(1))
+
+
+def _when(value: datetime.datetime) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+class NoticeInline(NoticeInlineBase):
+    """Who was notified, and when: the confirmation's notice rows, read-only."""
+
+    model = ConfirmationNotice
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("user", "kind", "outcome", "attempts", "last_error")
+    verbose_name_plural = _("notices (who was notified, and when)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return bool(user.has_perm(VIEW) or user.has_perm(CHANGE))
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, notice: ConfirmationNotice) -> str:
+        if notice.delivered_at is None:
+            return f"due {_when(notice.next_attempt_at)}"
+        if notice.skipped:
+            return f"not sent ({notice.skipped}), {_when(notice.delivered_at)}"
+        return f"sent {_when(notice.delivered_at)}"
 
 
 @admin.register(Confirmation)
@@ -63,6 +103,7 @@ class ConfirmationAdmin(ConfirmationAdminBase):
     ordering = (PENDING_FIRST.asc(), "-requested_at")
     filter_horizontal = ("assignees", "assignee_groups")
     actions = ("approve_selected", "reject_selected", "cancel_selected")
+    inlines = (NoticeInline,)
     change_form_template = "django_inngest_realtime/admin/confirmation_change_form.html"
     audit_fields = (
         "token",
@@ -98,6 +139,10 @@ class ConfirmationAdmin(ConfirmationAdminBase):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Inngest functions create confirmations.
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        notify_assignees(form.instance)  # assignees added here are notified too
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(PERMISSION))

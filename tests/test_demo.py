@@ -279,3 +279,7 @@ async def test_choices_are_ticked_and_the_function_goes_on_with_them(
         timeout=30_000,
     )
     await page.screenshot(path=str(ARTIFACTS / "demo-approvals-choices.png"), full_page=True)
+    # admin, the assignee, was emailed a link to the confirmation page (the console backend).
+    log = demo.log.read_text()
+    assert "Subject: Where should the weekly report go? (your decision is needed)" in log
+    assert f"{demo.url}/confirmations/{token}/" in log

@@ -139,6 +139,7 @@ async def report_delivery(ctx: inngest.Context) -> str:
         options=["Email", "Slack", "Wiki"],
         multiple=True,
         default=["Email"],  # on timeout: a Decision choosing Email, marked timed_out
+        assignees=["admin"],  # admin gets an email (printed on the demo's console)
     )
     decision = await wait_for_confirmation(ctx, confirmation)
     assert decision is not None  # with a default, a timeout is a Decision too

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations.choices import check_default, check_options
+from django_inngest_realtime.confirmations.notices import notify_assignees
 from django_inngest_realtime.confirmations.state import message_for
 from django_inngest_realtime.middleware import current_run
 from django_inngest_realtime.models import Confirmation
@@ -192,6 +193,7 @@ def _create(spec: dict[str, Any]) -> tuple[Confirmation, bool, TopicMessage]:
             users = _lookup(user_model, spec["assignees"], user_model.USERNAME_FIELD)
             confirmation.assignees.set(users)
             confirmation.assignee_groups.set(_lookup(Group, spec["groups"], "name"))
+            notify_assignees(confirmation)  # in this transaction; sent once it commits
     return confirmation, created, message_for(confirmation)
 
 

@@ -34,6 +34,7 @@ async def agent(ctx: inngest.Context) -> dict[str, Any]:
         message="Confirm to proceed?",
         timeout=ctx.event.data.get("timeout", "1h"),
         options=ctx.event.data.get("options", []),
+        assignees=ctx.event.data.get("assignees", []),
         default=ctx.event.data.get("default"),
     )
     decision = await wait_for_confirmation(ctx, conf)
