@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import inngest
-from django.db import connections
+from django.db import OperationalError, connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -68,7 +68,9 @@ def _deliver(
         send(row)
     except Exception as exc:
         delay = backoff(row.attempts + 1)
-        model._default_manager.filter(pk=pk).update(
+        _record(
+            model,
+            pk,
             attempts=F("attempts") + 1,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
             next_attempt_at=timezone.now() + delay,
@@ -82,10 +84,28 @@ def _deliver(
             exc,
         )
         return False
-    model._default_manager.filter(pk=pk).update(
-        attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error=""
-    )
+    _record(model, pk, attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error="")
     return True
+
+
+#: How long recording a send's outcome retries while SQLite reports "locked".
+LOCKED_RETRY_SECONDS = 10.0
+
+
+def _record(model: type[Row], pk: int, **fields: Any) -> None:
+    """Record what a send did. It has happened: a lost record would send it again once the
+    lease ends, so SQLite's "database is locked" (a concurrent writer) is waited out."""
+    deadline = time.monotonic() + LOCKED_RETRY_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            model._default_manager.filter(pk=pk).update(**fields)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def deliver(pk: int, *, force: bool = False) -> bool:
@@ -215,6 +235,7 @@ class Retrier:
             thread.join()
 
     def _run(self) -> None:
+        failures = 0
         while True:
             with self._lock:
                 if self._stopping:
@@ -230,9 +251,12 @@ class Retrier:
             try:
                 drain()
                 next_in = _next_due_in()
+                failures = 0
             except Exception:
                 logger.exception("Draining the confirmation outbox failed")
-                next_in = get_config().OUTBOX_RETRY_MAX
+                # A database hiccup (SQLite's "locked"): try again soon, then back off.
+                failures += 1
+                next_in = backoff(failures).total_seconds()
             finally:
                 connections.close_all()
             with self._lock:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import datetime
 import io
+import threading
+import time
 from typing import Any
 
 import inngest
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.db import OperationalError, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from inngest.experimental import mocked
@@ -36,8 +39,15 @@ def request(**data: Any) -> Confirmation:
 
 
 def handled(kind: str = "request") -> bool:
+    """Every notice of this kind sent or skipped (False while SQLite's in-memory test database,
+    shared between this thread and the outbox's, reports the table locked by a writer)."""
     rows = ConfirmationNotice.objects.filter(kind=kind)
-    return rows.exists() and not rows.filter(delivered_at__isnull=True).exists()
+    try:
+        return rows.exists() and not rows.filter(delivered_at__isnull=True).exists()
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return False
 
 
 def drain_all() -> str:
@@ -254,3 +264,47 @@ def test_admin_shows_who_was_notified_and_notifies_added_assignees(
     assert len(mailbox.to("alice@example.com")) == 1
     html = client.get(change_url(c)).content.decode()
     assert html.count("sent ") >= 2 and "bob" in html
+
+
+#: Notices the notifier below sent.
+held: list[Notice] = []
+
+
+def hold_the_table(notice: Notice) -> None:
+    """A notifier during which another connection writes the notice's row and keeps its
+    transaction open a moment: the outbox records the send meanwhile (on SQLite, "database
+    table is locked"; on PostgreSQL, a row lock)."""
+    written = threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                rows = ConfirmationNotice.objects.filter(confirmation=notice.confirmation)
+                rows.update(last_error="held by another writer")
+                written.set()
+                time.sleep(0.5)  # the lock held while the outbox records the send
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=writer, daemon=True).start()
+    assert written.wait(30)
+    held.append(notice)
+
+
+def test_a_locked_database_neither_loses_nor_repeats_a_sent_notice(
+    team: dict[str, Any], settings: Any
+) -> None:
+    settings.INNGEST_REALTIME = {
+        **settings.INNGEST_REALTIME,
+        "SITE_URL": SITE,
+        "CONFIRMATION_NOTIFIER": "tests.confirmations.test_notices.hold_the_table",
+        "OUTBOX_RETRY_BASE": 3600.0,
+        "OUTBOX_RETRY_MAX": 3600.0,
+    }
+    held.clear()
+    request(assignees=["alice"])
+    wait_until(lambda: handled("request"))
+    notice = ConfirmationNotice.objects.get(kind="request")
+    assert (notice.attempts, notice.last_error, notice.skipped) == (1, "", "")
+    drain_all()
+    assert len(held) == 1
