@@ -164,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     django_process = None
     try:
         django_process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **inngest_env}, start_new_session=True
+            command,
+            cwd=ROOT,
+            env={**os.environ, **inngest_env, "DEMO_PORT": str(args.port)},
+            start_new_session=True,
         )
         if not wait_for(args.port, 60, django_process):
             say("Daphne did not start; see the messages above.")

@@ -90,6 +90,11 @@ else:
     INNGEST_REALTIME = {}
 # Confirmation replies are sent through the demo's Inngest client.
 INNGEST_REALTIME["INNGEST_CLIENT"] = "demo_project.demo.inngest_functions.inngest_client"
+# Approval notices link here (the launcher passes its port), and print on the console.
+INNGEST_REALTIME["SITE_URL"] = f"http://127.0.0.1:{os.environ.get('DEMO_PORT', '8000')}/"
+INNGEST_REALTIME["CONFIRMATION_REMINDER_BEFORE"] = 300  # 5 minutes before a 15m timeout
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "approvals@demo.invalid"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"

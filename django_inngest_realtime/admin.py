@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,26 +11,79 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from django_inngest_realtime.confirmations.errors import ConfirmationError, InvalidResponse
+from django_inngest_realtime.confirmations.errors import (
+    ConfirmationError,
+    InvalidChoice,
+    InvalidResponse,
+)
+from django_inngest_realtime.confirmations.notices import notify_assignees
 from django_inngest_realtime.confirmations.service import PERMISSION, can_decide, cancel, decide
 from django_inngest_realtime.confirmations.state import Decision
 from django_inngest_realtime.forms import ResponseForm
-from django_inngest_realtime.models import Confirmation, ConfirmationReply
+from django_inngest_realtime.models import Confirmation, ConfirmationNotice, ConfirmationReply
 
-Decider = Callable[[Confirmation, Any, Any], Decision]
+VIEW = "django_inngest_realtime.view_confirmation"
+CHANGE = "django_inngest_realtime.change_confirmation"
+#: ``(confirmation, user, data, chosen) -> Decision`` for each button's POST name.
+Decider = Callable[[Confirmation, Any, Any, list[str]], Decision]
+
+
+def _approve(c: Confirmation, user: Any, data: Any, chosen: list[str]) -> Decision:
+    return decide(c.token, approved=True, user=user, data=data, chosen=chosen)
+
+
 BUTTONS: dict[str, Decider] = {
-    "_approve": lambda c, user, data: decide(c.token, approved=True, user=user, data=data),
-    "_reject": lambda c, user, data: decide(c.token, approved=False, user=user, data=data),
-    "_cancel": lambda c, user, data: cancel(c.token, user=user),
+    "_approve": _approve,
+    "_choose": _approve,  # an option's button: approve with that option
+    "_reject": lambda c, user, data, chosen: decide(
+        c.token, approved=False, user=user, data=data, chosen=chosen
+    ),
+    "_cancel": lambda c, user, data, chosen: cancel(c.token, user=user),
 }
 if TYPE_CHECKING:
     ConfirmationAdminBase = admin.ModelAdmin[Confirmation]
     ReplyAdminBase = admin.ModelAdmin[ConfirmationReply]
+    NoticeInlineBase = admin.TabularInline[ConfirmationNotice, Confirmation]
 else:  # ModelAdmin is only generic in django-stubs.
     ConfirmationAdminBase = ReplyAdminBase = admin.ModelAdmin
+    NoticeInlineBase = admin.TabularInline
 PENDING_FIRST = Case(When(status=Confirmation.Status.PENDING, then=Value(0)), default=Value(1))
+
+
+def _when(value: datetime.datetime) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+class NoticeInline(NoticeInlineBase):
+    """Who was notified, and when: the confirmation's notice rows, read-only."""
+
+    model = ConfirmationNotice
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("user", "kind", "outcome", "attempts", "last_error")
+    verbose_name_plural = _("notices (who was notified, and when)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return bool(user.has_perm(VIEW) or user.has_perm(CHANGE))
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, notice: ConfirmationNotice) -> str:
+        if notice.delivered_at is None:
+            return f"due {_when(notice.next_attempt_at)}"
+        if notice.skipped:
+            return f"not sent ({notice.skipped}), {_when(notice.delivered_at)}"
+        return f"sent {_when(notice.delivered_at)}"
 
 
 @admin.register(Confirmation)
@@ -49,6 +103,7 @@ class ConfirmationAdmin(ConfirmationAdminBase):
     ordering = (PENDING_FIRST.asc(), "-requested_at")
     filter_horizontal = ("assignees", "assignee_groups")
     actions = ("approve_selected", "reject_selected", "cancel_selected")
+    inlines = (NoticeInline,)
     change_form_template = "django_inngest_realtime/admin/confirmation_change_form.html"
     audit_fields = (
         "token",
@@ -67,7 +122,11 @@ class ConfirmationAdmin(ConfirmationAdminBase):
         "decided_by",
         "response_data",
         "response_schema",
+        "options",
+        "multiple",
+        "chosen",
         "default_outcome",
+        "default_options",
     )
     fields = (*audit_fields, "assignees", "assignee_groups")
 
@@ -81,6 +140,10 @@ class ConfirmationAdmin(ConfirmationAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Inngest functions create confirmations.
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        notify_assignees(form.instance)  # assignees added here are notified too
+
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(PERMISSION))
 
@@ -90,7 +153,11 @@ class ConfirmationAdmin(ConfirmationAdminBase):
         count = 0
         for confirmation in queryset:
             try:
-                BUTTONS[button](confirmation, request.user, None)
+                BUTTONS[button](confirmation, request.user, None, [])
+            except InvalidChoice as exc:
+                self.message_user(
+                    request, f"{confirmation}: {exc} Open it to choose.", messages.ERROR
+                )
             except InvalidResponse as exc:
                 self.message_user(
                     request,
@@ -144,12 +211,14 @@ class ConfirmationAdmin(ConfirmationAdminBase):
             errors = "; ".join(str(e) for e in form.errors.get("response", []))
             self.message_user(request, f"Response data: {errors}", messages.ERROR)
             return HttpResponseRedirect(request.path)
+        # An option's button (single choice) or the ticked checkboxes (several).
+        chosen = request.POST.getlist("_choose") or request.POST.getlist("_chosen")
         try:
-            decision = BUTTONS[button](obj, request.user, form.cleaned_data["response"])
+            decision = BUTTONS[button](obj, request.user, form.cleaned_data["response"], chosen)
         except ConfirmationError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, f"Confirmation {decision.status}.", messages.SUCCESS)
+            self.message_user(request, f"Confirmation {decision.summary}.", messages.SUCCESS)
         return HttpResponseRedirect(request.path)
 
 

@@ -80,6 +80,14 @@ class RealtimeConfig:
     OUTBOX_RETRY_BASE: float = 1.0
     #: Longest delay, in seconds, between two delivery attempts of a confirmation reply.
     OUTBOX_RETRY_MAX: float = 300.0
+    #: Dotted path to the callable that sends one confirmation notice (a ``Notice``) to one
+    #: assignee; empty: no notices. Default: Django's email.
+    CONFIRMATION_NOTIFIER: str = "django_inngest_realtime.confirmations.notifiers.send_email"
+    #: Seconds before ``expires_at`` at which assignees are reminded; 0: no reminders.
+    CONFIRMATION_REMINDER_BEFORE: float = 3600.0
+    #: Absolute URL of this site (``"https://example.com/"``) for links sent outside a
+    #: request, such as the confirmation page in notices; empty: ``API_BASE_URL``.
+    SITE_URL: str = ""
 
 
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RealtimeConfig)}

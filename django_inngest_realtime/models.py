@@ -1,5 +1,5 @@
-"""Models: human-in-the-loop confirmations and the outbox of their reply events; the
-``channels`` broker's history."""
+"""Models: human-in-the-loop confirmations, the outbox of their reply events and notices;
+the ``channels`` broker's history."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class Confirmation(models.Model):
         NONE = "", _("None (the wait returns nothing)")
         APPROVE = "approve", _("Approve")
         REJECT = "reject", _("Reject")
+        CHOOSE = "choose", _("Choose the default options")
 
     token = models.UUIDField(_("token"), default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200, blank=True)
@@ -61,6 +62,15 @@ class Confirmation(models.Model):
     default_outcome = models.CharField(
         _("outcome on timeout"), max_length=8, choices=Outcome.choices, blank=True
     )
+    options = models.JSONField(
+        _("options"),
+        default=list,
+        blank=True,
+        help_text=_("Names the person chooses from; empty: approve or reject."),
+    )
+    multiple = models.BooleanField(_("several options may be chosen"), default=False)
+    chosen = models.JSONField(_("chosen options"), null=True, blank=True)
+    default_options = models.JSONField(_("options chosen on timeout"), default=list, blank=True)
     assignees = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignees"),
@@ -137,6 +147,53 @@ class ConfirmationReply(models.Model):
     def __str__(self) -> str:
         state = "delivered" if self.delivered_at else f"pending, {self.attempts} attempt(s)"
         return f"{self.name} {self.event_id} ({state})"
+
+
+class ConfirmationNotice(models.Model):
+    """An outbox row: a notice telling one assignee a confirmation waits for them (sent on
+    commit of its creation) or reminding them before it expires (sent when due)."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", _("Request")
+        REMINDER = "reminder", _("Reminder")
+
+    confirmation = models.ForeignKey(
+        Confirmation,
+        verbose_name=_("confirmation"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    #: When it is due: at once for a request, before ``expires_at`` for a reminder.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    #: When it was sent, or found not to be sendable (``skipped`` says why).
+    delivered_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    skipped = models.CharField(_("not sent because"), max_length=255, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("confirmation notice")
+        verbose_name_plural = _("confirmation notices")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["delivered_at", "next_attempt_at"], name="dir_notice_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["confirmation", "user", "kind"], name="dir_notice_once_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to user {self.user_id} ({self.confirmation_id})"
 
 
 class StoredChannel(models.Model):

@@ -248,3 +248,38 @@ async def test_the_decide_page_is_styled_without_javascript(demo: Demo, browser:
     await static.wait_for_selector("text=Confirmation approved.")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await static.screenshot(path=str(ARTIFACTS / "demo-decide-page-no-js.png"), full_page=True)
+
+
+async def test_choices_are_ticked_and_the_function_goes_on_with_them(
+    demo: Demo, browser: Any
+) -> None:
+    page = await logged_in_page(browser, demo)
+    pending = ".inngest-realtime-confirmations li[data-status='pending']"
+    before = await page.locator(f"{pending}:has(input[type=checkbox])").count()
+    await page.get_by_role("button", name="Start a workflow with choices").click()
+    await page.wait_for_function(
+        f'document.querySelectorAll("{pending}:has(input[type=checkbox])").length === {before + 1}',
+        timeout=30_000,
+    )
+    item = page.locator(f"{pending}:has(input[type=checkbox])").last
+    token = await item.get_attribute("data-token")
+    await item.locator("label", has_text="Slack").click()
+    await item.locator("label", has_text="Wiki").click()
+    await item.get_by_role("button", name="Submit").click()
+    decided = f".inngest-realtime-confirmations li[data-token='{token}']"
+    await page.wait_for_function(
+        f"document.querySelector(\"{decided}\").dataset.status === 'approved'", timeout=30_000
+    )
+    outcome = await page.locator(f"{decided} .inngest-realtime-outcome").text_content()
+    assert outcome == "Approved by admin: Slack, Wiki"
+    await page.wait_for_function(
+        "[...document.querySelectorAll('.inngest-realtime-feed li')]"
+        ".some((li) => li.textContent === 'Sending the weekly report to Slack, Wiki "
+        "(chosen by admin).')",
+        timeout=30_000,
+    )
+    await page.screenshot(path=str(ARTIFACTS / "demo-approvals-choices.png"), full_page=True)
+    # admin, the assignee, was emailed a link to the confirmation page (the console backend).
+    log = demo.log.read_text()
+    assert "Subject: Where should the weekly report go? (your decision is needed)" in log
+    assert f"{demo.url}/confirmations/{token}/" in log

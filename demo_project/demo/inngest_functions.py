@@ -122,4 +122,34 @@ async def agentic_workflow(ctx: inngest.Context) -> str:
     return "done"
 
 
-functions = [hello_world, like_post, story, agentic_workflow]
+@inngest_client.create_function(
+    fn_id="report-delivery",
+    trigger=inngest.TriggerEvent(event="agentic-workflow/choices"),
+)
+async def report_delivery(ctx: inngest.Context) -> str:
+    """Human in the loop with choices: tick where the report goes (or let it time out)."""
+    logs = agentic_channel().logs
+    confirmation = await request_confirmation(
+        ctx,
+        channel=agentic_channel(),
+        topic="messages",
+        title="Where should the weekly report go?",
+        message="Tick one or more.",
+        timeout="15m",
+        options=["Email", "Slack", "Wiki"],
+        multiple=True,
+        default=["Email"],  # on timeout: a Decision choosing Email, marked timed_out
+        assignees=["admin"],  # admin gets an email (printed on the demo's console)
+    )
+    decision = await wait_for_confirmation(ctx, confirmation)
+    assert decision is not None  # with a default, a timeout is a Decision too
+    if not decision.approved:
+        await publish(logs(f"{decision.status.capitalize()}; the report stays unsent."))
+        return decision.status
+    where = ", ".join(decision.chosen)
+    who = "nobody answered" if decision.timed_out else f"chosen by {decision.decided_by}"
+    await publish(logs(f"Sending the weekly report to {where} ({who})."))
+    return where
+
+
+functions = [hello_world, like_post, story, agentic_workflow, report_delivery]

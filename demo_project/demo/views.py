@@ -87,8 +87,10 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 async def approvals_start(request: HttpRequest) -> HttpResponse:
-    """Start the agentic workflow; it asks for an approval on this page and in the admin."""
-    failed = await _send("agentic-workflow/start", {})
+    """Start the agentic workflow (or, with ``kind=choices``, the one offering options); it
+    asks on this page and in the admin."""
+    choices = request.POST.get("kind") == "choices"
+    failed = await _send("agentic-workflow/choices" if choices else "agentic-workflow/start", {})
     return failed or redirect("demo:approvals")
 
 

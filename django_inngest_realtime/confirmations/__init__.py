@@ -2,7 +2,8 @@
 
 Function side: :func:`request_confirmation` and :func:`wait_for_confirmation` (and their
 ``_sync`` twins). Deciding side: :func:`decide` (and :func:`cancel`), which the admin,
-the views and the JSON API all call.
+the views and the JSON API all call. Assignees are told through ``CONFIRMATION_NOTIFIER``
+(:func:`send_email` by default), by way of the outbox.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from django_inngest_realtime.confirmations.errors import (
     AlreadyDecided,
     ConfirmationError,
     Expired,
+    InvalidChoice,
     InvalidResponse,
     PermissionDenied,
 )
+from django_inngest_realtime.confirmations.notices import notify_assignees
+from django_inngest_realtime.confirmations.notifiers import Notice, NoticeSkipped, send_email
 from django_inngest_realtime.confirmations.outbox import DrainResult, drain
 from django_inngest_realtime.confirmations.service import (
     PERMISSION,
@@ -41,7 +45,10 @@ __all__ = [
     "Decision",
     "DrainResult",
     "Expired",
+    "InvalidChoice",
     "InvalidResponse",
+    "Notice",
+    "NoticeSkipped",
     "PermissionDenied",
     "can_decide",
     "cancel",
@@ -50,9 +57,11 @@ __all__ = [
     "decide_async",
     "drain",
     "get_confirmation",
+    "notify_assignees",
     "parse_timeout",
     "request_confirmation",
     "request_confirmation_sync",
+    "send_email",
     "wait_for_confirmation",
     "wait_for_confirmation_sync",
 ]

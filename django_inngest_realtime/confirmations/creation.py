@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.confirmations.choices import check_default, check_options
+from django_inngest_realtime.confirmations.notices import notify_assignees
 from django_inngest_realtime.confirmations.state import message_for
 from django_inngest_realtime.middleware import current_run
 from django_inngest_realtime.models import Confirmation
@@ -44,6 +46,9 @@ class ConfirmationRequest(pydantic.BaseModel):
     status: str
     requested_at: datetime.datetime
     expires_at: datetime.datetime
+    #: The options offered (empty: approve or reject) and whether several may be chosen.
+    options: list[str] = []
+    multiple: bool = False
 
     @classmethod
     def from_model(cls, confirmation: Confirmation) -> ConfirmationRequest:
@@ -59,6 +64,8 @@ class ConfirmationRequest(pydantic.BaseModel):
             status=confirmation.status,
             requested_at=confirmation.requested_at,
             expires_at=confirmation.expires_at,
+            options=list(confirmation.options or []),
+            multiple=confirmation.multiple,
         )
 
     def get(self) -> Confirmation:
@@ -117,9 +124,8 @@ def spec(
     """Check ``request_confirmation``'s arguments now and gather what the step needs."""
     ref = channel if isinstance(channel, ChannelRef) else registry.resolve(channel)
     ref.topic(topic)  # unknown topic: LookupError naming the channel's topics, now
-    default = options["default"]
-    if default not in (None, True, False):
-        raise TypeError("default takes True (approve), False (reject) or None.")
+    names = check_options(options["options"], options["multiple"])
+    outcome, default_options = check_default(options["default"], names, options["multiple"])
     # The decision goes back to this run as an event sent by that client: without it the
     # run would wait until its timeout for a reply nobody can send. Fail now, by name.
     get_inngest_client()
@@ -136,7 +142,10 @@ def spec(
         "assignees": list(options["assignees"]),
         "groups": list(options["groups"]),
         "response_schema": _schema_path(options["response_schema"]),
-        "default": default,
+        "options": names,
+        "multiple": options["multiple"],
+        "default_outcome": outcome,
+        "default_options": default_options,
     }
 
 
@@ -159,7 +168,6 @@ def _lookup(model: Any, items: list[Any], field: str) -> list[Any]:
 
 def _create(spec: dict[str, Any]) -> tuple[Confirmation, bool, TopicMessage]:
     now = timezone.now()
-    outcome = {None: "", True: "approve", False: "reject"}[spec["default"]]
     with transaction.atomic():
         confirmation, created = Confirmation.objects.get_or_create(
             run_id=spec["run_id"],
@@ -174,7 +182,10 @@ def _create(spec: dict[str, Any]) -> tuple[Confirmation, bool, TopicMessage]:
                 "requested_at": now,
                 "expires_at": now + spec["timeout"],
                 "response_schema": spec["response_schema"],
-                "default_outcome": outcome,
+                "options": spec["options"],
+                "multiple": spec["multiple"],
+                "default_outcome": spec["default_outcome"],
+                "default_options": spec["default_options"],
             },
         )
         if created:
@@ -182,6 +193,7 @@ def _create(spec: dict[str, Any]) -> tuple[Confirmation, bool, TopicMessage]:
             users = _lookup(user_model, spec["assignees"], user_model.USERNAME_FIELD)
             confirmation.assignees.set(users)
             confirmation.assignee_groups.set(_lookup(Group, spec["groups"], "name"))
+            notify_assignees(confirmation)  # in this transaction; sent once it commits
     return confirmation, created, message_for(confirmation)
 
 

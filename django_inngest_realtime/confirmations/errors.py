@@ -53,3 +53,10 @@ class InvalidResponse(ConfirmationError, ValueError):
     def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         self.errors = errors or []
         super().__init__(message)
+
+
+class InvalidChoice(InvalidResponse):
+    """The chosen options are not among the confirmation's options (or too many are)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [{"loc": ["chosen"], "msg": message, "type": "invalid_choice"}])

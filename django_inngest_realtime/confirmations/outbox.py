@@ -1,10 +1,12 @@
-"""The outbox of reply events: sent on commit, retried with backoff until Inngest has them.
+"""The outbox: reply events to Inngest and notices to assignees, sent on commit and retried
+with backoff until delivered.
 
-A reply row is written in the transaction that records the decision. Delivery claims
-the row with a conditional update (a short lease), so the on-commit send, the
-background retrier and any number of ``drain_confirmation_outbox`` processes can run
-at once; the event id is derived from the confirmation's token, so Inngest drops the
-rare duplicate a crashed sender may leave.
+A reply row is written in the transaction that records the decision; notice rows in the
+one that creates the confirmation (a reminder's row is due before ``expires_at``).
+Delivery claims a row with a conditional update (a short lease), so the on-commit send,
+the background retrier and any number of ``drain_confirmation_outbox`` processes can run
+at once; the reply's event id is derived from the confirmation's token, so Inngest drops
+the rare duplicate a crashed sender may leave.
 """
 
 from __future__ import annotations
@@ -14,20 +16,24 @@ import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import inngest
-from django.db import connections
-from django.db.models import F
+from django.db import OperationalError, connections
+from django.db.models import F, Q
 from django.utils import timezone
 
 from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
-from django_inngest_realtime.models import ConfirmationReply
+from django_inngest_realtime.confirmations import notifiers
+from django_inngest_realtime.models import ConfirmationNotice, ConfirmationReply
 
 logger = logging.getLogger("django_inngest_realtime.confirmations")
 
 #: How long a sender owns a claimed row; after that another sender may try it again.
 LEASE = datetime.timedelta(minutes=2)
+Row = ConfirmationReply | ConfirmationNotice
 
 
 def reply_event_id(token: object) -> str:
@@ -42,41 +48,85 @@ def backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, config.OUTBOX_RETRY_MAX))
 
 
-def deliver(pk: int, *, force: bool = False) -> bool:
-    """Send one reply if it is due and nobody else is sending it; True when delivered now.
+def _send_reply(reply: ConfirmationReply) -> None:
+    event = inngest.Event(id=reply.event_id, name=reply.name, data=reply.data)
+    get_inngest_client().send_sync(event)
 
-    ``force`` skips the wait for its backoff (and another sender's lease).
-    """
+
+def _deliver(
+    model: type[Row], pk: int, send: Callable[[Any], None], *, force: bool = False
+) -> bool:
     now = timezone.now()
-    rows = ConfirmationReply.objects.filter(pk=pk, delivered_at__isnull=True)
+    rows = model._default_manager.filter(pk=pk, delivered_at__isnull=True)
     if not force:
         rows = rows.filter(next_attempt_at__lte=now)
     claimed = rows.update(next_attempt_at=now + LEASE)
     if not claimed:
         return False
-    reply = ConfirmationReply.objects.get(pk=pk)
+    row = model._default_manager.get(pk=pk)
     try:
-        event = inngest.Event(id=reply.event_id, name=reply.name, data=reply.data)
-        get_inngest_client().send_sync(event)
+        send(row)
     except Exception as exc:
-        delay = backoff(reply.attempts + 1)
-        ConfirmationReply.objects.filter(pk=pk).update(
+        delay = backoff(row.attempts + 1)
+        _record(
+            model,
+            pk,
             attempts=F("attempts") + 1,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
             next_attempt_at=timezone.now() + delay,
         )
         logger.warning(
-            "Could not send confirmation reply %s to Inngest (attempt %d, next in %.1fs): %s",
-            reply.event_id,
-            reply.attempts + 1,
+            "Could not send %s %s (attempt %d, next in %.1fs): %s",
+            model._meta.verbose_name,
+            getattr(row, "event_id", row),
+            row.attempts + 1,
             delay.total_seconds(),
             exc,
         )
         return False
-    ConfirmationReply.objects.filter(pk=pk).update(
-        attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error=""
-    )
+    _record(model, pk, attempts=F("attempts") + 1, delivered_at=timezone.now(), last_error="")
     return True
+
+
+#: How long recording a send's outcome retries while SQLite reports "locked".
+LOCKED_RETRY_SECONDS = 10.0
+
+
+def _record(model: type[Row], pk: int, **fields: Any) -> None:
+    """Record what a send did. It has happened: a lost record would send it again once the
+    lease ends, so SQLite's "database is locked" (a concurrent writer) is waited out."""
+    deadline = time.monotonic() + LOCKED_RETRY_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            model._default_manager.filter(pk=pk).update(**fields)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def deliver(pk: int, *, force: bool = False) -> bool:
+    """Send one reply if it is due and nobody else is sending it; True when delivered now.
+
+    ``force`` skips the wait for its backoff (and another sender's lease).
+    """
+    return _deliver(ConfirmationReply, pk, _send_reply, force=force)
+
+
+def deliver_notice(pk: int, *, force: bool = False) -> bool:
+    """Send one notice if it is due and nobody else is sending it; True when handled now."""
+    return _deliver(ConfirmationNotice, pk, notifiers.deliver, force=force)
+
+
+#: Each kind of row: its model, how one is sent, and which undelivered rows ``force``
+#: sends before they are due (every reply; no reminder that was never tried).
+BOXES: tuple[tuple[type[Row], Callable[..., bool], Q], ...] = (
+    (ConfirmationReply, deliver, Q(pk__isnull=False)),
+    (ConfirmationNotice, deliver_notice, ~Q(kind=ConfirmationNotice.Kind.REMINDER, attempts=0)),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,50 +135,70 @@ class DrainResult:
 
     delivered: int
     failed: int
-    #: Replies still undelivered after the pass (due later, or being sent elsewhere).
+    #: Rows still undelivered after the pass (due later, or being sent elsewhere).
     pending: int
 
 
-def drain(limit: int = 100, *, force: bool = False) -> DrainResult:
-    """Try every due, undelivered reply (at most ``limit``), oldest first; ``force``: all."""
-    due = ConfirmationReply.objects.filter(delivered_at__isnull=True)
-    if not force:
-        due = due.filter(next_attempt_at__lte=timezone.now())
+def _drain(
+    box: tuple[type[Row], Callable[..., bool], Q], limit: int, force: bool
+) -> tuple[int, int, int]:
+    model, send, forceable = box
+    now = timezone.now()
+    undelivered = model._default_manager.filter(delivered_at__isnull=True)
+    if force:
+        due = undelivered.filter(Q(next_attempt_at__lte=now) | forceable)
+    else:
+        due = undelivered.filter(next_attempt_at__lte=now)
     delivered = failed = 0
     for pk in list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]):
-        if deliver(pk, force=force):
+        if send(pk, force=force):
             delivered += 1
-        elif ConfirmationReply.objects.filter(pk=pk, delivered_at__isnull=True).exists():
+        elif undelivered.filter(pk=pk).exists():
             failed += 1
-    pending = ConfirmationReply.objects.filter(delivered_at__isnull=True).count()
-    return DrainResult(delivered, failed, pending)
+    return delivered, failed, undelivered.count()
+
+
+def drain(limit: int = 100, *, force: bool = False) -> DrainResult:
+    """Try every due, undelivered reply and notice (at most ``limit`` of each), oldest first.
+
+    ``force`` also tries those still waiting out a retry backoff (not reminders before
+    their time).
+    """
+    counts = [_drain(box, limit, force) for box in BOXES]
+    return DrainResult(*(sum(column) for column in zip(*counts, strict=True)))
 
 
 def send_now(pk: int) -> None:
     """On commit of a decision: send its reply, then other due ones; schedule retries."""
     if deliver(pk):
-        # Inngest answers: send what earlier outages left behind, a few at a time.
-        if drain(limit=10).pending:
-            retrier.schedule(_next_due_in())
-    else:
-        retrier.schedule(_next_due_in())
+        # Inngest answers: send the replies earlier outages left behind, a few at a time
+        # (notices are left to the retrier: a decision never waits on a mail server).
+        _drain(BOXES[0], 10, False)
+    retrier.schedule(_next_due_in())
+
+
+def notify_now() -> None:
+    """On commit of new notice rows: have this process's retrier send them now."""
+    retrier.schedule(0.0)
 
 
 def _next_due_in() -> float | None:
-    """Seconds until the earliest undelivered reply is due; ``None`` if there is none."""
-    first = (
-        ConfirmationReply.objects.filter(delivered_at__isnull=True)
+    """Seconds until the earliest undelivered row is due; ``None`` if there is none."""
+    firsts = [
+        model._default_manager.filter(delivered_at__isnull=True)
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
-    )
-    if first is None:
+        for model, _, _ in BOXES
+    ]
+    due = [first for first in firsts if first is not None]
+    if not due:
         return None
-    return max((first - timezone.now()).total_seconds(), 0.0)
+    return max((min(due) - timezone.now()).total_seconds(), 0.0)
 
 
 class Retrier:
-    """One background thread per process that drains the outbox while replies are pending."""
+    """One background thread per process that drains the outbox while rows are pending."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -157,7 +227,7 @@ class Retrier:
                 self._wake.set()
 
     def stop(self) -> None:
-        """Stop the thread (tests, shutdown); undelivered replies stay in the outbox."""
+        """Stop the thread (tests, shutdown); undelivered rows stay in the outbox."""
         with self._lock:
             thread, self._stopping = self._thread, True
             self._wake.set()
@@ -165,6 +235,7 @@ class Retrier:
             thread.join()
 
     def _run(self) -> None:
+        failures = 0
         while True:
             with self._lock:
                 if self._stopping:
@@ -180,9 +251,12 @@ class Retrier:
             try:
                 drain()
                 next_in = _next_due_in()
+                failures = 0
             except Exception:
                 logger.exception("Draining the confirmation outbox failed")
-                next_in = get_config().OUTBOX_RETRY_MAX
+                # A database hiccup (SQLite's "locked"): try again soon, then back off.
+                failures += 1
+                next_in = backoff(failures).total_seconds()
             finally:
                 connections.close_all()
             with self._lock:

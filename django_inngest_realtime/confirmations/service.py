@@ -7,6 +7,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pydantic
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from django_inngest_realtime.confirmations import outbox
+from django_inngest_realtime.confirmations.choices import validate_chosen
 from django_inngest_realtime.confirmations.errors import (
     AlreadyDecided,
     Expired,
@@ -129,17 +131,17 @@ def _already(confirmation: Confirmation) -> AlreadyDecided | Expired:
 LOCKED_RETRY_SECONDS = 10.0
 
 
-def _close(token: object, status: Status, user: Any, data: Any) -> Decision:
+def _close(token: object, status: Status, user: Any, data: Any, chosen: Any = None) -> Decision:
     """Decide once. On SQLite, where concurrent writers get "database is locked" at once
     instead of waiting on a row lock, the decision's transaction is run again (with a
     short backoff) so the losers see the winner and answer ``AlreadyDecided``."""
     if connection.in_atomic_block:  # the caller's transaction: its retry is the caller's
-        return _close_once(token, status, user, data)
+        return _close_once(token, status, user, data, chosen)
     deadline = time.monotonic() + LOCKED_RETRY_SECONDS
     delay = 0.005
     while True:
         try:
-            return _close_once(token, status, user, data)
+            return _close_once(token, status, user, data, chosen)
         except OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
@@ -147,7 +149,7 @@ def _close(token: object, status: Status, user: Any, data: Any) -> Decision:
         delay = min(delay * 2, 0.2)
 
 
-def _close_once(token: object, status: Status, user: Any, data: Any) -> Decision:
+def _close_once(token: object, status: Status, user: Any, data: Any, chosen: Any) -> Decision:
     confirmation = get_confirmation(token)
     overdue = False
     with transaction.atomic():
@@ -161,11 +163,13 @@ def _close_once(token: object, status: Status, user: Any, data: Any) -> Decision
         if confirmation.is_overdue:
             overdue = True
         else:
-            clean = validate_response(confirmation, data, approving=status == Status.APPROVED)
+            approving = status == Status.APPROVED
+            picked = validate_chosen(confirmation, chosen, approving=approving)
+            clean = validate_response(confirmation, data, approving=approving)
             now = timezone.now()
             # Conditional on ``pending``: once-only even where the row lock is a no-op (SQLite).
             changed = Confirmation.objects.filter(pk=confirmation.pk, status=Status.PENDING).update(
-                status=status, decided_at=now, decided_by=user, response_data=clean
+                status=status, decided_at=now, decided_by=user, response_data=clean, chosen=picked
             )
             if not changed:
                 confirmation.refresh_from_db()
@@ -205,14 +209,22 @@ def _after_decision(confirmation: Confirmation, decision: Decision, user: Any, p
     )
 
 
-def decide(token: object, *, approved: bool, user: Any, data: Any = None) -> Decision:
+def decide(
+    token: object,
+    *,
+    approved: bool,
+    user: Any,
+    data: Any = None,
+    chosen: str | Sequence[str] | None = None,
+) -> Decision:
     """Approve or reject a pending confirmation, once; the reply goes to Inngest on commit.
 
-    Raises ``PermissionDenied``, ``AlreadyDecided``, ``Expired``, ``InvalidResponse`` or
-    ``Confirmation.DoesNotExist``.
+    A confirmation with options is approved with the ``chosen`` option name(s). Raises
+    ``PermissionDenied``, ``AlreadyDecided``, ``Expired``, ``InvalidResponse`` (``InvalidChoice``
+    for options) or ``Confirmation.DoesNotExist``.
     """
     status = Status.APPROVED if approved else Status.REJECTED
-    return _close(token, status, user, data)
+    return _close(token, status, user, data, chosen)
 
 
 def cancel(token: object, *, user: Any) -> Decision:
@@ -220,9 +232,18 @@ def cancel(token: object, *, user: Any) -> Decision:
     return _close(token, Status.CANCELLED, user, None)
 
 
-async def decide_async(token: object, *, approved: bool, user: Any, data: Any = None) -> Decision:
+async def decide_async(
+    token: object,
+    *,
+    approved: bool,
+    user: Any,
+    data: Any = None,
+    chosen: str | Sequence[str] | None = None,
+) -> Decision:
     """Async :func:`decide`, for async views and consumers."""
-    return await sync_to_async(decide)(token, approved=approved, user=user, data=data)
+    return await sync_to_async(decide)(
+        token, approved=approved, user=user, data=data, chosen=chosen
+    )
 
 
 async def cancel_async(token: object, *, user: Any) -> Decision:

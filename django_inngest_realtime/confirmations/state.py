@@ -35,11 +35,23 @@ class Decision:
     #: ``approved``, ``rejected``, ``cancelled``, or ``expired`` (a default outcome).
     status: str = Status.APPROVED.value
     token: str = ""
+    #: The options chosen, in the order the confirmation offers them; empty without options.
+    chosen: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def timed_out(self) -> bool:
         """True when nobody decided and this is the confirmation's default outcome."""
         return self.status == Status.EXPIRED
+
+    @property
+    def choice(self) -> str | None:
+        """The first chosen option (the only one when ``multiple`` is off); ``None`` if none."""
+        return self.chosen[0] if self.chosen else None
+
+    @property
+    def summary(self) -> str:
+        """The status, with the chosen options: ``"approved: Staging, Production"``."""
+        return f"{self.status}: {', '.join(self.chosen)}" if self.chosen else self.status
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (step outputs, event data, API responses)."""
@@ -50,6 +62,7 @@ class Decision:
             "data": self.data,
             "decided_by": self.decided_by,
             "decided_at": _iso(self.decided_at),
+            "chosen": list(self.chosen),
         }
 
     @classmethod
@@ -63,6 +76,7 @@ class Decision:
             decided_at=datetime.datetime.fromisoformat(at) if at else None,
             status=str(value.get("status", "")),
             token=str(value.get("token", "")),
+            chosen=[str(c) for c in value.get("chosen") or []],
         )
 
 
@@ -87,13 +101,18 @@ def decision_of(confirmation: Confirmation) -> Decision | None:
             decided_at=confirmation.decided_at,
             status=status,
             token=str(confirmation.token),
+            chosen=list(confirmation.chosen or []),
         )
-    if status == Status.EXPIRED and confirmation.default_outcome:
+    outcome = confirmation.default_outcome
+    if status == Status.EXPIRED and outcome:
         return Decision(
-            approved=confirmation.default_outcome == Confirmation.Outcome.APPROVE,
+            approved=outcome in (Confirmation.Outcome.APPROVE, Confirmation.Outcome.CHOOSE),
             decided_at=confirmation.expires_at,
             status=status,
             token=str(confirmation.token),
+            chosen=list(confirmation.default_options or [])
+            if outcome == Confirmation.Outcome.CHOOSE
+            else [],
         )
     return None
 
@@ -117,9 +136,15 @@ def payload(confirmation: Confirmation) -> dict[str, Any]:
         "requested_at": _iso(confirmation.requested_at),
         "expires_at": _iso(confirmation.expires_at),
     }
+    if confirmation.options:
+        data["options"] = list(confirmation.options)
+        data["multiple"] = confirmation.multiple
     if confirmation.status in DECIDED:
         data["decided_by"] = username(confirmation)
         data["decided_at"] = _iso(confirmation.decided_at)
+    decision = decision_of(confirmation)
+    if decision is not None and decision.chosen:
+        data["chosen"] = decision.chosen
     url = confirmation_url(confirmation)
     if url:
         data["url"] = url

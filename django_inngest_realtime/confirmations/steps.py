@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import inngest
@@ -99,13 +99,16 @@ async def request_confirmation(
     assignees: Iterable[Any] = (),
     groups: Iterable[Any] = (),
     response_schema: type[pydantic.BaseModel] | str | None = None,
-    default: bool | None = None,
+    options: Sequence[str] = (),
+    multiple: bool = False,
+    default: bool | str | Sequence[str] | None = None,
     step_id: str = "confirmation",
 ) -> ConfirmationRequest:
     """Create a confirmation (once per run and step) and publish its prompt."""
     spec_ = spec(
         ctx, step_id, channel, topic, message, timeout, title=title, assignees=assignees,
-        groups=groups, response_schema=response_schema, default=default,
+        groups=groups, response_schema=response_schema, options=options, multiple=multiple,
+        default=default,
     )  # fmt: skip
     out = await ctx.step.run(spec_["key"], create_async, spec_)
     return ConfirmationRequest.model_validate(out)
@@ -122,13 +125,16 @@ def request_confirmation_sync(
     assignees: Iterable[Any] = (),
     groups: Iterable[Any] = (),
     response_schema: type[pydantic.BaseModel] | str | None = None,
-    default: bool | None = None,
+    options: Sequence[str] = (),
+    multiple: bool = False,
+    default: bool | str | Sequence[str] | None = None,
     step_id: str = "confirmation",
 ) -> ConfirmationRequest:
     """Synchronous :func:`request_confirmation`, for sync Inngest functions."""
     spec_ = spec(
         ctx, step_id, channel, topic, message, timeout, title=title, assignees=assignees,
-        groups=groups, response_schema=response_schema, default=default,
+        groups=groups, response_schema=response_schema, options=options, multiple=multiple,
+        default=default,
     )  # fmt: skip
     out = ctx.step.run(spec_["key"], create_sync, spec_)
     return ConfirmationRequest.model_validate(out)
@@ -137,7 +143,8 @@ def request_confirmation_sync(
 async def wait_for_confirmation(
     ctx: inngest.Context, confirmation: ConfirmationRequest | Confirmation
 ) -> Decision | None:
-    """Wait for the decision; ``None`` on timeout unless the confirmation has a default."""
+    """Wait for the decision; on timeout, the default as a ``Decision`` (``timed_out``), or
+    ``None`` when the confirmation has no default."""
     handle = _handle(confirmation)
     key, token = handle.key, handle.token
     first = await ctx.step.run(f"{key}:check", sync_to_async(_check), token)

@@ -16,6 +16,7 @@ from django_inngest_realtime.confirmations.errors import (
     AlreadyDecided,
     ConfirmationError,
     Expired,
+    InvalidChoice,
     InvalidResponse,
     PermissionDenied,
 )
@@ -26,7 +27,7 @@ from django_inngest_realtime.confirmations.service import (
     get_confirmation,
     is_assignee,
 )
-from django_inngest_realtime.confirmations.state import Decision, username
+from django_inngest_realtime.confirmations.state import Decision, decision_of, username
 from django_inngest_realtime.forms import ResponseForm
 from django_inngest_realtime.models import Confirmation
 
@@ -52,40 +53,52 @@ def _get(token: object) -> Confirmation:
         raise Http404(str(exc)) from None
 
 
-def _apply(confirmation: Confirmation, action: str, user: Any, data: Any) -> Decision:
+def _apply(
+    confirmation: Confirmation, action: str, user: Any, data: Any, chosen: Any = None
+) -> Decision:
     if action == "cancel":
         return cancel(confirmation.token, user=user)
-    return decide(confirmation.token, approved=action == "approve", user=user, data=data)
+    return decide(
+        confirmation.token, approved=action == "approve", user=user, data=data, chosen=chosen
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def detail(request: HttpRequest, token: object) -> HttpResponse:
-    """Show the prompt and its status; a pending one gets approve / reject buttons."""
+    """Show the prompt and its status; a pending one gets approve / reject buttons (or a
+    button per option, or checkboxes when several may be chosen)."""
     confirmation = _get(token)
     if not can_view(request.user, confirmation):
         raise DjangoPermissionDenied("You may not see this confirmation.")
     form = ResponseForm(request.POST or None, confirmation=confirmation)
     status = 200
     if request.method == "POST":
-        action = request.POST.get("decision", "")
+        chosen = request.POST.getlist("choice")
+        # An option's button is named "choice": choosing it approves with that option.
+        action = request.POST.get("decision", "approve" if chosen else "")
         if action not in ACTIONS:
             messages.error(request, "Choose approve, reject or cancel.", fail_silently=True)
         elif form.is_valid():
+            response = form.cleaned_data["response"]
             try:
-                decision = _apply(confirmation, action, request.user, form.cleaned_data["response"])
+                decision = _apply(confirmation, action, request.user, response, chosen)
+            except InvalidChoice as exc:
+                form.add_error(None, str(exc))
             except InvalidResponse as exc:
                 form.add_error("response", str(exc))
             except ConfirmationError as exc:
                 messages.error(request, str(exc), fail_silently=True)
                 return HttpResponseRedirect(request.path)
             else:
-                messages.success(request, f"Confirmation {decision.status}.", fail_silently=True)
+                messages.success(request, f"Confirmation {decision.summary}.", fail_silently=True)
                 return HttpResponseRedirect(request.path)
         status = 400
+    outcome = decision_of(confirmation)
     context = {
         "confirmation": confirmation,
         "decided_by": username(confirmation),
+        "chosen": outcome.chosen if outcome else [],
         "can_decide": confirmation.is_pending and can_decide(request.user, confirmation),
         "form": form,
     }
@@ -98,7 +111,8 @@ def _error(code: int, exc: Exception, **extra: Any) -> JsonResponse:
 
 @require_POST
 def decide_api(request: HttpRequest, token: object) -> JsonResponse:
-    """``POST {"approved": true|false, "data": ...}`` (or ``{"action": "cancel"}``)."""
+    """``POST {"approved": true|false, "data": ..., "chosen": [...]}`` (or
+    ``{"action": "cancel"}``); ``{"chosen": [...]}`` alone approves with those options."""
     try:
         confirmation = get_confirmation(token)
     except Confirmation.DoesNotExist as exc:
@@ -112,13 +126,18 @@ def decide_api(request: HttpRequest, token: object) -> JsonResponse:
     action = body.get("action")
     if action is None and isinstance(body.get("approved"), bool):
         action = "approve" if body["approved"] else "reject"
+    elif action is None and "approved" not in body and body.get("chosen") is not None:
+        action = "approve"
     if action not in ACTIONS:
         return JsonResponse(
-            {"error": 'Send {"approved": true} or {"approved": false} (or "action": "cancel").'},
+            {
+                "error": 'Send {"approved": true} or {"approved": false} (or "action": "cancel"), '
+                'or {"chosen": ["<option>"]}.'
+            },
             status=400,
         )
     try:
-        decision = _apply(confirmation, action, request.user, body.get("data"))
+        decision = _apply(confirmation, action, request.user, body.get("data"), body.get("chosen"))
     except PermissionDenied as exc:
         return _error(403, exc)
     except Expired as exc:

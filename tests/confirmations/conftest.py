@@ -15,6 +15,7 @@ from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations import outbox
 from django_inngest_realtime.models import Confirmation
 from tests.confirmations import inngest_app
+from tests.confirmations.smtp import Mailbox
 from tests.confirmations.stub import EventStub
 
 CLIENT_PATH = "tests.confirmations.inngest_app.reply_client"
@@ -84,3 +85,22 @@ def make_confirmation() -> Callable[..., Confirmation]:
         return confirmation
 
     return make
+
+
+@pytest.fixture
+def mailbox(settings: Any) -> Iterator[Mailbox]:
+    """A real SMTP server; Django's SMTP backend sends to it, notices link to SITE_URL."""
+    box = Mailbox()
+    box.controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", box.port
+    settings.EMAIL_TIMEOUT = 30
+    settings.DEFAULT_FROM_EMAIL = "approvals@example.com"
+    settings.INNGEST_REALTIME = {
+        **settings.INNGEST_REALTIME,
+        "SITE_URL": "https://approvals.example.com/",
+        "OUTBOX_RETRY_BASE": 0.2,
+    }
+    yield box
+    outbox.retrier.stop()  # before the server goes: nothing sends to a closed port
+    box.controller.stop()

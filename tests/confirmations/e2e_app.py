@@ -33,11 +33,17 @@ async def agent(ctx: inngest.Context) -> dict[str, Any]:
         topic="messages",
         message="Confirm to proceed?",
         timeout=ctx.event.data.get("timeout", "1h"),
+        options=ctx.event.data.get("options", []),
+        assignees=ctx.event.data.get("assignees", []),
+        default=ctx.event.data.get("default"),
     )
     decision = await wait_for_confirmation(ctx, conf)
     if decision is None:
         return {"outcome": "timeout", "token": conf.token}
-    return {"outcome": decision.status, "by": decision.decided_by, "token": conf.token}
+    out = {"outcome": decision.status, "by": decision.decided_by, "token": conf.token}
+    if decision.chosen:
+        out.update(chosen=decision.chosen, timed_out=decision.timed_out)
+    return out
 
 
 urlpatterns = [

@@ -54,18 +54,22 @@ def _outcome(token: str, decision: Any) -> dict[str, Any]:
         "by": decision.decided_by,
         "data": decision.data,
         "timed_out": decision.timed_out,
+        "chosen": decision.chosen,
     }
 
 
 def _options(event: inngest.Event) -> dict[str, Any]:
     data = dict(event.data)
     return {
-        "title": "Deploy",
-        "message": "Confirm to proceed?",
+        "title": data.get("title", "Deploy"),
+        "message": data.get("message", "Confirm to proceed?"),
         "timeout": data.get("timeout", "15m"),
         "assignees": data.get("assignees", []),
+        "groups": data.get("groups", []),
         "default": data.get("default"),
         "response_schema": data.get("schema"),
+        "options": data.get("options", []),
+        "multiple": data.get("multiple", False),
     }
 
 
@@ -99,3 +103,12 @@ async def two_asks(ctx: inngest.Context) -> list[str]:
         ctx, channel="agentic:two", topic="messages", message="Second?", timeout="1h"
     )
     return [first.token, second.token]
+
+
+@functions.create_function(fn_id="ask", trigger=inngest.TriggerEvent(event="agent/ask"))
+async def ask(ctx: inngest.Context) -> str:
+    """Only asks (the confirmation stays pending): what notices are about."""
+    conf = await request_confirmation(
+        ctx, channel=agentic(ctx.event.data["id"]), topic="messages", **_options(ctx.event)
+    )
+    return conf.token

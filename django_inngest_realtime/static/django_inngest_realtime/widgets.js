@@ -217,28 +217,77 @@
       return match ? decodeURIComponent(match[1]) : (input ? input.value : "");
     }
 
+    // What a submit asks for: an option's button (name "choice"), the ticked boxes when
+    // several options may be chosen, or approve / reject.
+    function decisionOf(form, submitter) {
+      if (submitter && submitter.name === "choice") return {chosen: [submitter.value]};
+      var boxes = form.querySelectorAll("input[type=checkbox][name=choice]");
+      if (boxes.length) {
+        return {chosen: Array.prototype.filter.call(boxes, function (box) {
+          return box.checked;
+        }).map(function (box) { return box.value; })};
+      }
+      return {approved: !submitter || submitter.value === "approve"};
+    }
+
     function enhance(li) {
       var form = li.querySelector("form");
       if (!form || form.__enhanced) return;
       form.__enhanced = true;
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var approved = !event.submitter || event.submitter.value === "approve";
-        form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        var body = decisionOf(form, event.submitter);
+        var controls = form.querySelectorAll("button, input");
+        controls.forEach(function (b) { b.disabled = true; });
         fetch(form.getAttribute("action") + "decide", {
           method: "POST",
           credentials: "same-origin",
           headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
-          body: JSON.stringify({approved: approved})
+          body: JSON.stringify(body)
         }).then(function (response) {
           return response.json().then(function (body) {
             if (!response.ok) {
               li.querySelector(".inngest-realtime-outcome").textContent = body.error || "refused";
-              form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+              controls.forEach(function (b) { b.disabled = false; });
             }
           });
         });
       });
+    }
+
+    function button(name, value, label) {
+      var b = document.createElement("button");
+      b.name = name;
+      b.value = value;
+      b.textContent = label;
+      return b;
+    }
+
+    function controlsFor(form, data) {
+      var options = Array.isArray(data.options) ? data.options.filter(function (o) {
+        return typeof o === "string";
+      }) : [];
+      if (!options.length) {
+        form.append(button("decision", "approve", "Approve"), " ",
+                    button("decision", "reject", "Reject"));
+      } else if (data.multiple) {
+        options.forEach(function (option) {
+          var label = document.createElement("label");
+          label.className = "inngest-realtime-option";
+          var box = document.createElement("input");
+          box.type = "checkbox";
+          box.name = "choice";
+          box.value = option;
+          label.append(box, " " + option);
+          form.append(label, " ");
+        });
+        form.append(button("decision", "approve", "Submit"));
+      } else {
+        options.forEach(function (option, i) {
+          if (i) form.append(" ");
+          form.append(button("choice", option, option));
+        });
+      }
     }
 
     function build(data) {
@@ -261,14 +310,7 @@
         var form = document.createElement("form");
         form.method = "post";
         form.setAttribute("action", url);
-        ["approve", "reject"].forEach(function (value, i) {
-          var button = document.createElement("button");
-          button.name = "decision";
-          button.value = value;
-          button.textContent = value === "approve" ? "Approve" : "Reject";
-          if (i) form.append(" ");
-          form.append(button);
-        });
+        controlsFor(form, data);
         li.append(form);
       }
       return li;
@@ -290,9 +332,11 @@
       }
       li.setAttribute("data-status", data.status);
       var outcome = li.querySelector(".inngest-realtime-outcome");
+      var chosen = Array.isArray(data.chosen) ? data.chosen.map(String) : [];
       outcome.textContent = data.status === "pending" ? "Pending" :
         data.status.charAt(0).toUpperCase() + data.status.slice(1) +
-        (data.decided_by ? " by " + data.decided_by : "");
+        (data.decided_by ? " by " + data.decided_by : "") +
+        (chosen.length ? ": " + chosen.join(", ") : "");
       if (data.status !== "pending") {
         var form = li.querySelector("form");
         if (form) form.remove();
