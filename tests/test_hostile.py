@@ -98,9 +98,13 @@ async def test_abuse_closes_with_a_reason_and_leaks_nothing(abused_server: Daphn
     kinds = list(ABUSES)
     results = await asyncio.gather(*(abuse(url, kinds[i % len(kinds)]) for i in range(SOCKETS)))
     for kind, code, reason, error in results:
-        assert code == ABUSES[kind][1], (kind, code, error)
-        assert error is not None and error["code"] == code and error["reason"], (kind, error)
-        if isinstance(server, UvicornServer):  # Daphne drops close reasons; uvicorn sends them
+        expected = ABUSES[kind][1]
+        # The reason always arrives first, in the error frame. The close code too, unless the
+        # client, busy, does not answer the close within the server's handshake timeout
+        # (autobahn's: 1 s) and the server drops the connection (1006, "abnormal").
+        assert error is not None and error["code"] == expected and error["reason"], (kind, error)
+        assert code in (expected, 1006), (kind, code, error)
+        if code != 1006 and isinstance(server, UvicornServer):  # Daphne drops close reasons
             assert reason == error["reason"], (kind, reason, error)
     for _ in range(200):  # disconnects are handled asynchronously
         now = await state(server)
