@@ -3,7 +3,6 @@ wheel holds everything the app needs at run time."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -13,43 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.wheel import ROOT, build, fresh_copy
+
 pytestmark = pytest.mark.packaging
 pytest.importorskip("build", reason="pip install build (in the test extra) to build the wheel")
 pytest.importorskip("twine", reason="pip install twine (in the test extra) to check it")
 if int(version("setuptools").split(".")[0]) < 77:
     pytest.skip("setuptools>=77 (in the test extra) builds offline", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "django_inngest_realtime"
-
-
-def fresh_copy(target: Path) -> Path:
-    """The files a fresh clone has (plus new ones not ignored): no build state of the
-    checkout (``*.egg-info``) decides what goes in."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
 
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
-    source = fresh_copy(tmp_path_factory.mktemp("source"))
-    done = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = build(fresh_copy(tmp_path_factory.mktemp("source")), out)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [wheel] = out.glob("*.whl")
     [sdist] = out.glob("*.tar.gz")
