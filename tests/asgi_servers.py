@@ -13,6 +13,8 @@ class UvicornServer(DaphneServer):
     """``tests.asgi:application`` (or another app) under uvicorn, which implements the ASGI
     ``websocket.http.response`` extension that Daphne lacks."""
 
+    server_name = "uvicorn"
+
     def command(self) -> list[str]:
         return [
             sys.executable,
@@ -28,6 +30,16 @@ class UvicornServer(DaphneServer):
             "warning",
             self.application,
         ]
+
+
+class HypercornServer(DaphneServer):
+    """Under Hypercorn, which implements ``websocket.http.response`` too."""
+
+    server_name = "Hypercorn"
+
+    def command(self) -> list[str]:
+        bind = ["--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
+        return [sys.executable, "-m", "hypercorn", *bind, self.application]
 
 
 def start_uvicorn(

@@ -123,6 +123,8 @@ if os.environ.get("TEST_PRESENCE_TTL"):
     INNGEST_REALTIME["PRESENCE_TTL"] = float(os.environ["TEST_PRESENCE_TTL"])
 if os.environ.get("TEST_SUBSCRIBER_QUEUE_SIZE"):
     INNGEST_REALTIME["SUBSCRIBER_QUEUE_SIZE"] = int(os.environ["TEST_SUBSCRIBER_QUEUE_SIZE"])
+if os.environ.get("TEST_INNGEST_CLIENT"):  # where a child server sends confirmation replies
+    INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["TEST_INNGEST_CLIENT"]
 if os.environ.get("TEST_DIRECT_WRITES") == "0":
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

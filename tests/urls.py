@@ -20,5 +20,6 @@ urlpatterns = [
     path("test-publish-html/<str:name>", views.publish_html_view),
     path("test-renders", views.renders),
     path("test-publish-raw/<str:name>/<str:topic>", views.publish_raw_view),
+    path("test-modules", views.loaded_modules),
     path("", include("django_inngest_realtime.urls")),
 ]

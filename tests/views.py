@@ -163,3 +163,15 @@ async def publish_raw_view(request: HttpRequest, name: str, topic: str) -> JsonR
         for item in json.loads(request.body)
     ]
     return JsonResponse({"seqs": [m.seq for m in sent]})
+
+
+async def loaded_modules(request: HttpRequest) -> JsonResponse:
+    """Test-only: whether this server process has loaded Twisted and Daphne's server."""
+    import sys
+
+    return JsonResponse(
+        {
+            "twisted": sorted(m for m in sys.modules if m.split(".")[0] == "twisted"),
+            "daphne.server": "daphne.server" in sys.modules,
+        }
+    )

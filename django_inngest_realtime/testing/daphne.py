@@ -23,7 +23,11 @@ class DaphneServer:
 
     The child inherits the environment (plus ``env``), so it uses the same settings
     module and services as the test; its output goes to ``log_path`` when given.
+    Another ASGI server is a subclass with its own :meth:`command` and ``server_name``.
     """
+
+    #: The server's name in error messages.
+    server_name = "Daphne"
 
     def __init__(
         self,
@@ -79,7 +83,7 @@ class DaphneServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"Daphne exited with code {self.process.returncode} while starting "
+                    f"{self.server_name} exited with code {self.process.returncode} while starting "
                     f"{self.application} (log: {self.log_path or 'not kept'})."
                 )
             try:
@@ -89,7 +93,8 @@ class DaphneServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(
-            f"Daphne did not listen on port {self.port} within {self.startup_timeout} s."
+            f"{self.server_name} did not listen on port {self.port} within "
+            f"{self.startup_timeout} s."
         )
 
     def stop(self) -> None:
