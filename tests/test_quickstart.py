@@ -50,6 +50,7 @@ pytestmark = [
 pytest.importorskip("build", reason="pip install build (in the test extra) to build the wheel")
 
 DOC = ROOT / "docs" / "quickstart.md"
+README = ROOT / "README.md"
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.S | re.M)
 ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
 PASSWORD = secrets.token_urlsafe(12)
@@ -333,3 +334,16 @@ async def feed_shows(page: Any, text: str) -> None:
         arg=text,
         timeout=30_000,
     )
+
+
+def test_the_readme_shows_the_quickstart_files_as_they_are() -> None:
+    """The README's five-minute path quotes the quickstart's files; this test keeps them
+    the same, so they are tested too."""
+    files = [step for step in read_quickstart(DOC.read_text()) if isinstance(step, File)]
+    quoted = [
+        File(attributes["title"], block["body"], attributes.get("mode") == "append")
+        for block in FENCE.finditer(README.read_text())
+        if "title" in (attributes := dict(ATTRIBUTE.findall(block["info"])))
+    ]
+    assert len(quoted) >= 5
+    assert [file for file in quoted if file not in files] == []
