@@ -309,7 +309,7 @@ async def click_through(site: Newcomer, context: Any) -> None:
     pending = page.locator(".inngest-realtime-confirmations li[data-status='pending']")
     await pending.wait_for(timeout=30_000)
     assert "Send the report?" in (await pending.text_content() or "")
-    await feed_shows(page, "The report covers 1 users. Waiting for approval.")
+    await feed_shows(page, "Users counted: 1. Waiting for approval.")
     await page.evaluate("window.stillTheSamePage = true")
 
     admin = await context.new_page()
