@@ -31,6 +31,8 @@ from tests.conftest import child_env, post_publish
 from tests.keys import token_for, unique
 from tests.test_live import read_sse
 
+# The servers use the test database pytest-django makes (PostgreSQL configurations).
+pytestmark = pytest.mark.django_db
 pytest.importorskip("uvicorn", reason="pip install uvicorn (in the test extra)")
 pytest.importorskip("hypercorn", reason="pip install hypercorn (in the test extra)")
 
@@ -175,8 +177,6 @@ async def test_sse_then_resume_with_last_event_id(served: DaphneServer) -> None:
     ]
 
 
-# Marked so pytest-django sets up the test database the servers use (PostgreSQL configs).
-@pytest.mark.django_db(transaction=True)
 async def test_decide_through_the_json_api(
     served: DaphneServer, server_env: dict[str, str], event_api: EventStub
 ) -> None:
