@@ -31,8 +31,9 @@ from tests.conftest import child_env, post_publish
 from tests.keys import token_for, unique
 from tests.test_live import read_sse
 
-# The servers use the test database pytest-django makes (PostgreSQL configurations).
-pytestmark = pytest.mark.django_db
+# The servers use the test database pytest-django makes (PostgreSQL configurations);
+# transactional, so what the servers write there is flushed after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
 pytest.importorskip("uvicorn", reason="pip install uvicorn (in the test extra)")
 pytest.importorskip("hypercorn", reason="pip install hypercorn (in the test extra)")
 
