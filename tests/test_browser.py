@@ -130,32 +130,41 @@ async def test_expired_token_is_refreshed_on_reconnect(
 ) -> None:
     server = start_server(tmp_path_factory, {"TEST_TOKEN_TTL": "1"})
     try:
-        page = await open_widgets(browser, server, "b6")
-        refreshes: list[int] = []
-        page.on(
-            "response",
-            lambda r: (
-                refreshes.append(r.status) if r.url.endswith("/v1/realtime/token/refresh") else None
-            ),
-        )
-        # Wait until the server refuses the page's token as expired (its TTL is 1 s); the
-        # presence endpoint answers at once (404 while the token is good: no presence here).
-        key = await page.evaluate(
-            "JSON.parse(document.querySelector('#feed script').textContent).key"
-        )
+        page = await browser.new_page()
+        keys: dict[str, str] = {}  # the key each subscription sent last (a refresh replaces it)
+
+        def on_socket(ws: Any) -> None:
+            def sent(payload: Any) -> None:
+                frame = json.loads(payload) if isinstance(payload, str) else {}
+                if frame.get("kind") == "sub":
+                    keys[frame["id"]] = frame["data"]
+
+            ws.on("framesent", sent)
+
+        page.on("websocket", on_socket)
+        await page.goto(f"{server.url}/widgets/b6")
+        await page.wait_for_selector("#feed [data-state='live']", timeout=15_000)
+        # Wait until the server refuses every key the page holds as expired (TTL 1 s); the
+        # presence endpoint answers at once (404 while a key is good: no presence here).
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            for _ in range(200):
-                res = await client.get("/v1/realtime/presence", params={"token": key})
-                if res.status_code == 410:
+            for _ in range(400):
+                answers = [
+                    (await client.get("/v1/realtime/presence", params={"token": k})).status_code
+                    for k in list(keys.values())
+                ]
+                if answers and set(answers) == {410}:
                     break
                 await asyncio.sleep(0.05)
-        assert res.status_code == 410
-        await page.evaluate("DjangoInngestRealtime._dropConnections()")
+        assert answers and set(answers) == {410}
+        async with page.expect_response(
+            lambda r: r.url.endswith("/v1/realtime/token/refresh"), timeout=20_000
+        ) as refresh:
+            await page.evaluate("DjangoInngestRealtime._dropConnections()")
+        assert (await refresh.value).status == 200
         await post_publish(server, "live:b6", ["after the refresh"])
         await page.wait_for_function(
             "document.querySelectorAll('#feed li').length === 1", timeout=20_000
         )
-        assert 200 in refreshes
         assert await feed_texts(page) == ["after the refresh"]
     finally:
         server.stop()
