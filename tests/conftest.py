@@ -18,6 +18,26 @@ from tests.helpers import realtime_settings
 pytest_plugins = ["django_inngest_realtime.testing.pytest_plugin"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "config_independent: runs a project of its own (its own settings, database and layer), "
+        "so it runs in the embedded configuration only",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if getattr(settings, "CONFIG", "embedded") == "embedded":
+        return
+    skip = pytest.mark.skip(
+        reason="runs a project with settings of its own: the same in every configuration "
+        "(run in the embedded one)"
+    )
+    for item in items:
+        if item.get_closest_marker("config_independent"):
+            item.add_marker(skip)
+
+
 def pytest_report_header() -> str:
     from django_inngest_realtime.brokers import broker_name
 

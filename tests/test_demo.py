@@ -18,6 +18,9 @@ import pytest
 
 from django_inngest_realtime.testing.daphne import free_port
 
+# A project of its own (its settings, database and layer): the same in every configuration.
+pytestmark = pytest.mark.config_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 

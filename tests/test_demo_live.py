@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from tests.test_demo import ARTIFACTS, Demo, demo  # noqa: F401  (the module's demo fixture)
+
+# A project of its own (its settings, database and layer): the same in every configuration.
+pytestmark = pytest.mark.config_independent
 
 
 async def two_pages(browser: Any, url: str, ready: str) -> list[Any]:

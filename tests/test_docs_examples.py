@@ -88,6 +88,9 @@ print(json.dumps({"board": board.pk, "pk": pk, "kept": kept.pk, "history": found
 COMMENTS = """
 from comments.models import Post
 
+# A project of its own (its settings, database and layer): the same in every configuration.
+pytestmark = pytest.mark.config_independent
+
 post = Post.objects.create(title="First")
 client = Client()
 response = client.post(f"/posts/{post.pk}/comments", {"text": "<b>hi</b>"})

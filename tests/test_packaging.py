@@ -14,7 +14,7 @@ import pytest
 
 from tests.wheel import ROOT, build, fresh_copy
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.config_independent]
 pytest.importorskip("build", reason="pip install build (in the test extra) to build the wheel")
 pytest.importorskip("twine", reason="pip install twine (in the test extra) to check it")
 if int(version("setuptools").split(".")[0]) < 77:

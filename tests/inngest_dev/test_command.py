@@ -18,6 +18,9 @@ import pytest
 from django_inngest_realtime.testing.daphne import DaphneServer, free_port
 from django_inngest_realtime.testing.inngest_server.devserver import environ
 
+# A project of its own (its settings, database and layer): the same in every configuration.
+pytestmark = pytest.mark.config_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.inngest_dev.settings"
 
