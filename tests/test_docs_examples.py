@@ -15,6 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+# A project of its own (its settings, database and layer): the same in every configuration.
+pytestmark = pytest.mark.config_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```(?:python|django)\n(.*?)```", re.DOTALL)
 NAMED = re.compile(r"^(?:# |\{# )([\w/.-]+\.(?:py|html))\b")
@@ -87,9 +92,6 @@ print(json.dumps({"board": board.pk, "pk": pk, "kept": kept.pk, "history": found
 
 COMMENTS = """
 from comments.models import Post
-
-# A project of its own (its settings, database and layer): the same in every configuration.
-pytestmark = pytest.mark.config_independent
 
 post = Post.objects.create(title="First")
 client = Client()
