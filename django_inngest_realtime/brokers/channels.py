@@ -42,6 +42,7 @@ from django_inngest_realtime.brokers.base import (
     replay_after,
     sequence_start,
 )
+from django_inngest_realtime.brokers.channels_feed import MESSAGE_TYPE, ChannelsFeed
 from django_inngest_realtime.brokers.db_presence import DatabasePresence
 from django_inngest_realtime.conf import RealtimeConfig
 from django_inngest_realtime.envelope import Message
@@ -49,69 +50,8 @@ from django_inngest_realtime.envelope import Message
 logger = logging.getLogger("django_inngest_realtime")
 
 T = TypeVar("T")
-MESSAGE_TYPE = "realtime.message"
 #: Publishes of a channel between two prunes of its stored history.
 PRUNE_EVERY = 16
-#: How long a feed waits for its reader to end when closing before it lets it go.
-_CLOSE_WAIT = 2.0
-
-
-class ChannelsFeed(Feed):
-    """One hub's channel on the layer, and the task reading it."""
-
-    def __init__(self, broker: ChannelsBroker, sink: Sink) -> None:
-        self.broker = broker
-        self.sink = sink
-        self.layer = broker.layer()
-        self.channel_name: str | None = None
-        self.groups: set[str] = set()
-        self._reader: asyncio.Task[None] | None = None
-
-    async def join(self, group: str) -> None:
-        if self.channel_name is None:
-            self.channel_name = await self.layer.new_channel()
-        await self.layer.group_add(group, self.channel_name)
-        self.groups.add(group)
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read(), name="inngest-realtime-layer-feed")
-
-    async def leave(self, group: str) -> None:
-        self.groups.discard(group)
-        if self.channel_name is not None:
-            with contextlib.suppress(Exception):  # the layer forgets it anyway on expiry
-                await self.layer.group_discard(group, self.channel_name)
-
-    async def _read(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                message = await self.layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("Channel layer receive failed (%s); joining again", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                with contextlib.suppress(Exception):
-                    for group in list(self.groups):
-                        await self.layer.group_add(group, self.channel_name)
-                    backoff = 0.1
-                    self.sink.resync()
-                continue
-            group = message.get("group")
-            if message.get("type") == MESSAGE_TYPE and group in self.groups:
-                self.sink.deliver(group, message["seq"], message["prev"], message["frame"])
-
-    async def close(self) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            # Whatever the layer does on cancel, closing does not wait longer than this.
-            await asyncio.wait({reader}, timeout=_CLOSE_WAIT)
-            if not reader.done():
-                logger.warning("The channel layer's receive() did not end on cancel")
-        for group in list(self.groups):
-            await self.leave(group)
 
 
 class ChannelsBroker(Broker):
@@ -276,7 +216,7 @@ class ChannelsBroker(Broker):
             return self._background
 
     def connect(self, sink: Sink) -> Feed:
-        return ChannelsFeed(self, sink)
+        return ChannelsFeed(self.layer(), sink)
 
     async def presence_join(self, channel: str, member: Member, process: str) -> None:
         await self._in_db_thread(self._presence.join, channel, member, process)
