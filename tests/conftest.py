@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
 
@@ -103,6 +104,12 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         assert type(get_broker()).__module__.endswith(request.param)
         yield request.param
         await get_broker().aclose()  # what this test's loop holds (its layer instance)
+        # A consumer of the test's own (the demo's chat) took Channels' layer in this loop:
+        # closed here, while the loop runs (channels_rabbitmq's connection task otherwise
+        # dies with the loop, "Task was destroyed but it is pending").
+        layer = channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+        if hasattr(layer, "close"):
+            await layer.close()
 
 
 def start_server(

@@ -182,6 +182,32 @@ async def test_publish_sync_from_a_thread_reaches_a_loop_subscriber(broker: str)
     await sub.close()
 
 
+async def test_a_publish_from_a_short_lived_loop_leaves_no_task_behind(broker: str) -> None:
+    """``asyncio.run``, ``async_to_sync`` and the Inngest SDK's test runner publish from a
+    loop that closes right after: nothing of the broker may stay pending on it (a layer's
+    connection task did, and died with the loop, "Task was destroyed but it is pending")."""
+    ref = conf("short-lived")
+    sub = await subscribe(ref, topics=["logs"])
+    left: list[list[str]] = []
+
+    def worker() -> None:
+        try:
+            for i in range(3):
+                loop = asyncio.new_event_loop()
+                try:
+                    loop.run_until_complete(publish(ref.logs(f"s{i}")))
+                    left.append(sorted(repr(t.get_coro()) for t in asyncio.all_tasks(loop)))
+                finally:
+                    loop.close()
+        finally:
+            connections.close_all()
+
+    await asyncio.to_thread(worker)
+    assert [m.data for m in await take(sub, 3)] == ["s0", "s1", "s2"]
+    assert left == [[], [], []]
+    await sub.close()
+
+
 async def test_a_subscriber_that_stays_subscribed_past_its_test(broker: str) -> None:
     """Left open on purpose: the loop's teardown must still end every broker task (a
     channels_redis receive cancelled from another loop used to hang here forever)."""

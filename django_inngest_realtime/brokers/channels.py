@@ -10,8 +10,9 @@ positions and ``HISTORY_TTL`` whatever is still stored).
 
 Each event loop gets its own instance of the layer (``channel_layers.make_backend``):
 layers such as channels_rabbitmq refuse a second loop, and channels_redis can leave a
-receive that never ends when loops share it. Synchronous publishes send through one
-background loop of this broker. So the layer must carry messages between instances:
+receive that never ends when loops share it. Publishes send through one background loop
+of this broker (so a short-lived loop leaves no instance behind). So the layer must carry
+messages between instances:
 the in-memory layer cannot be used (system check ``E009``).
 """
 
@@ -172,7 +173,10 @@ class ChannelsBroker(Broker):
 
     async def publish(self, message: Message) -> Message:
         stored, prev = await self._in_db_thread(self._append, message)
-        await self._send(self._hub_message(stored, prev))
+        # Sent from this broker's own loop, as synchronous publishes are: a publish from a
+        # short-lived loop (``asyncio.run``, ``async_to_sync``, the SDK's test runner) never
+        # leaves a layer instance, and its connection, behind with that loop.
+        await asyncio.wrap_future(self._send_in_background(stored, prev))
         return stored
 
     def publish_sync(self, message: Message) -> Message:
@@ -182,11 +186,13 @@ class ChannelsBroker(Broker):
             stored, prev = self._append(message)
         else:  # sync code blocking a loop: the ORM refuses to run here
             stored, prev = self._db_thread().submit(self._append, message).result()
-        future = asyncio.run_coroutine_threadsafe(
+        self._send_in_background(stored, prev).result(self.config.SYNC_PUBLISH_TIMEOUT)
+        return stored
+
+    def _send_in_background(self, stored: Message, prev: int) -> concurrent.futures.Future[None]:
+        return asyncio.run_coroutine_threadsafe(
             self._send(self._hub_message(stored, prev)), self._background_loop()
         )
-        future.result(self.config.SYNC_PUBLISH_TIMEOUT)
-        return stored
 
     def _db_thread(self) -> concurrent.futures.ThreadPoolExecutor:
         """The thread this broker's database work runs in, from async code and from sync code
@@ -202,7 +208,7 @@ class ChannelsBroker(Broker):
         return await asyncio.get_running_loop().run_in_executor(self._db_thread(), fn, *args)
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
-        """The loop synchronous publishes send through (one thread, started on first use)."""
+        """The loop every publish sends through (one thread, started on first use)."""
         with self._lock:
             if self._background is None:
                 loop = asyncio.new_event_loop()
