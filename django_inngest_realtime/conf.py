@@ -74,6 +74,10 @@ class RealtimeConfig:
     #: Dotted path to the project's ``inngest.Inngest`` client (sends approval replies,
     #: forwards publishes to Inngest's hosted realtime).
     INNGEST_CLIENT: str = ""
+    #: Publish each Inngest run's lifecycle (``kind: "run"`` messages: running, completed,
+    #: failed, cancelled) from the realtime middleware, keeping each run's status in the
+    #: database (``docs/run-status.md``).
+    RUN_STATUS: bool = True
     #: Name of the event sent when a confirmation is decided.
     CONFIRMATION_EVENT: str = "inngest-realtime/confirmation.decided"
     #: First retry delay, in seconds, of an undelivered confirmation reply (doubles each time).
