@@ -7,6 +7,7 @@ its ``authorize`` runs the ``authorize`` of those channels.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,8 @@ from django_inngest_realtime.topics import RESERVED_PREFIX, Channel, ChannelRef,
 
 #: The topic a run's channel carries, and the topic of its status messages there.
 RUN_TOPIC = "run"
+#: The statuses that end a run.
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
 def _may_watch(user: Any, run_id: str, request: HttpRequest | None = None) -> bool:
@@ -45,3 +48,16 @@ def run_channel_ref(run_id: str) -> ChannelRef:
 def target_key(channel: str, topic: str) -> str:
     """A fixed-length key for a (channel, topic) pair (``RunTarget.key``)."""
     return hashlib.sha256(f"{channel}\x00{topic}".encode()).hexdigest()
+
+
+def ended_run(frame: str) -> str | None:
+    """The run id if the JSON ``frame`` is a run's end (``kind: "run"``, terminal status)."""
+    if '"kind":"run"' not in frame:  # cheap: most frames are data
+        return None
+    message = json.loads(frame)
+    data = message.get("data")
+    if message.get("kind") != "run" or not isinstance(data, dict):
+        return None
+    if data.get("status") not in TERMINAL_STATUSES:
+        return None
+    return str(message.get("run_id") or "")

@@ -29,7 +29,6 @@ from django_inngest_realtime.publishing import _deliver, _deliver_sync
 from django_inngest_realtime.run_channels import RUN_TOPIC, run_channel_ref, target_key
 
 RUNNING, COMPLETED, FAILED, CANCELLED = "running", "completed", "failed", "cancelled"
-TERMINAL = (COMPLETED, FAILED, CANCELLED)
 _NAMESPACE = uuid.UUID("0b8f3c52-3f0e-4f7a-9d55-3c7c8f1f2a61")
 #: Longest error message sent, in characters.
 MAX_ERROR_MESSAGE = 2000

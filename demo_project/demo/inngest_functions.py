@@ -17,7 +17,12 @@ from demo_project.demo.channels import (
     story_channel,
 )
 from demo_project.demo.models import Post
-from django_inngest_realtime import publish, publish_stream, realtime_middleware
+from django_inngest_realtime import (
+    publish,
+    publish_stream,
+    realtime_middleware,
+    run_status_function,
+)
 from django_inngest_realtime.confirmations import request_confirmation, wait_for_confirmation
 
 inngest_client = inngest.Inngest(
@@ -152,4 +157,12 @@ async def report_delivery(ctx: inngest.Context) -> str:
     return where
 
 
-functions = [hello_world, like_post, story, agentic_workflow, report_delivery]
+functions = [
+    hello_world,
+    like_post,
+    story,
+    agentic_workflow,
+    report_delivery,
+    # Publishes the status of runs Inngest cancels, or that fail outside their code.
+    run_status_function(inngest_client),
+]

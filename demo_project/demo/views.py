@@ -39,10 +39,8 @@ async def _send(name: str, data: dict[str, object]) -> JsonResponse | None:
 @csrf_exempt  # an API endpoint for curl and scripts, as in Inngest's guide
 @require_POST
 async def hello(request: HttpRequest) -> HttpResponse:
-    """Send ``hello-world/hello`` with the prompt; answer with the run's ``logs`` as a stream.
-
-    The stream stays open after the run (ending it when the run ends needs run status).
-    """
+    """Send ``hello-world/hello`` with the prompt; answer with the run's ``logs`` as a stream
+    that ends when the run ends (its last event: the run's status, ``kind: "run"``)."""
     try:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
@@ -57,7 +55,7 @@ async def hello(request: HttpRequest) -> HttpResponse:
     run_uuid = uuid.uuid4().hex
     await sync_to_async(started_here)(request, run_uuid)  # this session may watch the run
     # Subscribe from the channel's start before sending, so no message can be missed.
-    stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
+    stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0, until_run_end=True)
     failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": prompt})
     if failed is not None:
         await stream.close()
