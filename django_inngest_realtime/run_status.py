@@ -14,6 +14,7 @@ dedupe. Everything goes through the broker like any publish (``publishing._deliv
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,8 @@ RUNNING, COMPLETED, FAILED, CANCELLED = "running", "completed", "failed", "cance
 _NAMESPACE = uuid.UUID("0b8f3c52-3f0e-4f7a-9d55-3c7c8f1f2a61")
 #: Longest error message sent, in characters.
 MAX_ERROR_MESSAGE = 2000
+#: Runs recorded between two prunes of finished runs older than ``RUN_STATUS_TTL``.
+PRUNE_EVERY = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,10 +104,32 @@ def _begin(run_id: str, fn_id: str) -> list[Message]:
 
     try:
         with transaction.atomic():
-            _, created = RunRecord.objects.get_or_create(run_id=run_id, defaults={"fn_id": fn_id})
+            record, created = RunRecord.objects.get_or_create(
+                run_id=run_id, defaults={"fn_id": fn_id}
+            )
     except IntegrityError:  # another request of the run recorded it meanwhile
         return []
-    return _messages(run_id, fn_id, Outcome.running(), ()) if created else []
+    if not created:
+        return []
+    if record.pk % PRUNE_EVERY == 0:  # now and then, not on every run (as history is)
+        prune_runs()
+    return _messages(run_id, fn_id, Outcome.running(), ())
+
+
+def prune_runs() -> int:
+    """Delete the rows of runs that finished more than ``RUN_STATUS_TTL`` seconds ago;
+    returns how many runs. Running runs are kept, however old."""
+    from django_inngest_realtime.models import RunRecord, RunTarget
+
+    cutoff = timezone.now() - datetime.timedelta(seconds=get_config().RUN_STATUS_TTL)
+    old = RunRecord.objects.filter(updated_at__lt=cutoff).exclude(status=RUNNING)
+    ids = list(old.values_list("run_id", flat=True)[:1000])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        RunTarget.objects.filter(run_id__in=ids).delete()
+        deleted, _ = RunRecord.objects.filter(run_id__in=ids).exclude(status=RUNNING).delete()
+    return deleted
 
 
 def _end(
