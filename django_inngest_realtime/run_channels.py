@@ -19,6 +19,8 @@ from django_inngest_realtime.topics import RESERVED_PREFIX, Channel, ChannelRef,
 RUN_TOPIC = "run"
 #: The statuses that end a run.
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+#: Every status a run's message may carry.
+RUN_STATUSES = ("running", *TERMINAL_STATUSES)
 
 
 def _may_watch(user: Any, run_id: str, request: HttpRequest | None = None) -> bool:

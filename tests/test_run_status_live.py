@@ -177,3 +177,82 @@ async def test_a_cancelled_run_tells_its_channels_and_own_channel(
         ("run", "run", "cancelled"),
     ]
     assert {m["run_id"] for m in own} == {run.run_id}
+
+
+async def widget_page(browser: Any, app: DaphneServer, run_uuid: str) -> Any:
+    """The run-status widget of ``live:<run_uuid>`` in Chromium, live, noting every status
+    its ``inngest-realtime:run`` events tell (the page's feed tells them too)."""
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.add_init_script(
+        "window.__told = []; document.addEventListener('inngest-realtime:run', (e) => {"
+        " if (e.target.closest('#run')) window.__told.push(e.detail.status); });"
+    )
+    await page.goto(f"{app.url}/run-status-page/{run_uuid}")
+    await page.wait_for_selector("#run [data-state='live']", timeout=15_000)
+    assert await page.locator("#run .inngest-realtime-run-status").text_content() == "No run yet"
+    return page
+
+
+async def widget_until(page: Any, text: str) -> dict[str, Any]:
+    """Wait for the widget to show ``text``; what it and its realtime.js handle hold."""
+    await page.wait_for_function(
+        "(text) => document.querySelector('#run .inngest-realtime-run-status')"
+        ".textContent === text",
+        arg=text,
+        timeout=GUARD * 1000,
+    )
+    return dict(
+        await page.evaluate(
+            """() => {
+              const widget = document.querySelector('#run .inngest-realtime-run');
+              const handle = widget.__inngestRealtime;
+              return {
+                runStatus: handle.runStatus, runOutput: handle.runOutput ?? null,
+                runError: handle.runError, told: window.__told,
+                attribute: widget.getAttribute('data-run-status'),
+                error: widget.querySelector('.inngest-realtime-run-error').textContent,
+              };
+            }"""
+        )
+    )
+
+
+async def widget_page_reloaded(page: Any) -> dict[str, Any]:
+    await page.reload()
+    await page.wait_for_selector("#run [data-state='live']", timeout=15_000)
+    return await widget_until(page, "Completed")
+
+
+async def test_the_run_status_widget_shows_a_run_reach_completed(
+    app: DaphneServer, double: InngestServerDouble, browser: Any
+) -> None:
+    run_uuid = uuid.uuid4().hex
+    page = await widget_page(browser, app, run_uuid)
+    double.send_event("tests/greet", {"id": run_uuid, "name": "Ada"})
+    state = await widget_until(page, "Completed")
+    assert state["runStatus"] == state["attribute"] == "completed"
+    assert state["runOutput"] == {"greeted": "Ada"}
+    assert state["told"] == ["running", "completed"]
+    assert state["error"] == ""
+    # The page opened now renders it from history, its handle seeded with it.
+    again = await widget_page_reloaded(page)
+    assert again["runStatus"] == "completed" and again["told"] == []
+    assert page.errors == []
+
+
+async def test_the_run_status_widget_shows_a_failed_run_s_error_as_text(
+    app: DaphneServer, double: InngestServerDouble, browser: Any
+) -> None:
+    run_uuid = uuid.uuid4().hex
+    page = await widget_page(browser, app, run_uuid)
+    double.send_event("tests/greet", {"id": run_uuid, "name": "<b>Ada</b>", "fail": True})
+    state = await widget_until(page, "Failed")
+    assert state["runStatus"] == state["attribute"] == "failed"
+    assert state["error"] == "no greeting for <b>Ada</b>"
+    assert state["runError"]["message"] == "no greeting for <b>Ada</b>"
+    assert state["told"] == ["running", "failed"]
+    assert await page.locator("#run b").count() == 0  # the message is text, not markup
+    assert page.errors == []

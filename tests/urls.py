@@ -17,6 +17,7 @@ urlpatterns = [
     path("test-tasks", views.task_count),
     path("html-page/<str:name>", views.html_page),
     path("htmx-page/<str:name>", views.htmx_page),
+    path("run-status-page/<str:name>", views.run_status_page),
     path("test-js/<path:path>", views.test_js),
     path("test-publish-html/<str:name>", views.publish_html_view),
     path("test-renders", views.renders),

@@ -5,7 +5,8 @@
  *   sub.close();
  *
  * options: since (resume position), element (where events are dispatched), onStatus(state),
- * onGap(frame), onRunStatus(status, message), refreshUrl.
+ * onGap(frame), onRunStatus(status, message), run ({id, status, error}: the run state the
+ * page was rendered with), refreshUrl.
  *
  * Run status: the server publishes each Inngest run's lifecycle as `kind: "run"` messages
  * ({status: "running" | "completed" | "failed" | "cancelled", output, error}). The handle
@@ -67,6 +68,8 @@
     return Math.min(a, b);
   }
 
+  var RUN_STATUSES = ["running", "completed", "failed", "cancelled"];
+
   /* What the page holds: one callback, its element and the ids it has seen. */
   function Handle(entry, onMessage, options) {
     this.entry = entry;
@@ -83,9 +86,14 @@
     this.runId = null;
     this.runOutput = undefined;
     this.runError = null;
+    var run = options.run;  // the run the page was rendered with: {id, status, error}
+    if (run && run.id && RUN_STATUSES.indexOf(run.status) >= 0) {
+      this.runs.set(run.id, run.status);
+      this.runStatus = run.status;
+      this.runId = run.id;
+      this.runError = run.error || null;
+    }
   }
-
-  var RUN_STATUSES = ["running", "completed", "failed", "cancelled"];
 
   /* A run's status from a `kind: "run"` message, or "running" from its first data message. */
   Handle.prototype.trackRun = function (message) {
