@@ -11,6 +11,7 @@ import inngest
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from inngest.experimental import mocked
 
 from django_inngest_realtime import get_subscription_token, publish, publish_sync
@@ -276,3 +277,5 @@ async def test_a_subscription_until_run_end_ends_after_the_run_s_end() -> None:
     await stream.close()
     await whole.close()
     assert await sync_to_async(RunRecord.objects.get)(run_id="mine")
+    # What the ORM opened in asgiref's sync thread, so the test database can be dropped.
+    await sync_to_async(connections.close_all)()
