@@ -15,6 +15,7 @@ from django.db import connections
 from inngest.experimental import mocked
 
 from django_inngest_realtime import get_subscription_token, publish, publish_sync
+from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.middleware import realtime_middleware, run_status_function
 from django_inngest_realtime.models import RunRecord, RunTarget
 from django_inngest_realtime.run_channels import run_channel_ref
@@ -277,5 +278,7 @@ async def test_a_subscription_until_run_end_ends_after_the_run_s_end() -> None:
     await stream.close()
     await whole.close()
     assert await sync_to_async(RunRecord.objects.get)(run_id="mine")
-    # What the ORM opened in asgiref's sync thread, so the test database can be dropped.
+    # What the ORM opened in asgiref's sync thread, so the test database can be dropped,
+    # and what this loop's broker holds (a RabbitMQ layer's connection).
     await sync_to_async(connections.close_all)()
+    await get_broker().aclose()
