@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django_inngest_realtime.envelope import Message
     from django_inngest_realtime.html_publishing import publish_html, publish_html_sync
-    from django_inngest_realtime.middleware import realtime_middleware
+    from django_inngest_realtime.middleware import realtime_middleware, run_status_function
     from django_inngest_realtime.presences import presence, presence_sync
     from django_inngest_realtime.publishing import (
         PayloadTooLarge,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Message": "envelope",
     "realtime_middleware": "middleware",
+    "run_status_function": "middleware",
     "PayloadTooLarge": "publishing",
     "PublishError": "publishing",
     "publish": "publishing",
@@ -80,6 +81,7 @@ __all__ = [
     "publish_stream_sync",
     "publish_sync",
     "realtime_middleware",
+    "run_status_function",
     "subscribe",
     "topic",
 ]

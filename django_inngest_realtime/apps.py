@@ -10,7 +10,8 @@ class InngestRealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_inngest_realtime import checks, conf  # noqa: F401
+        # run_channels: each run's status channel ($run:<run_id>) is subscribable.
+        from django_inngest_realtime import checks, conf, run_channels  # noqa: F401
         from django_inngest_realtime.transports import redaction
 
         redaction.install()  # keep subscription keys out of the servers' access logs

@@ -74,6 +74,13 @@ class RealtimeConfig:
     #: Dotted path to the project's ``inngest.Inngest`` client (sends approval replies,
     #: forwards publishes to Inngest's hosted realtime).
     INNGEST_CLIENT: str = ""
+    #: Publish each Inngest run's lifecycle (``kind: "run"`` messages: running, completed,
+    #: failed, cancelled) from the realtime middleware, keeping each run's status in the
+    #: database (``docs/run-status.md``).
+    RUN_STATUS: bool = True
+    #: Seconds a finished run's status rows are kept (``RunRecord``, ``RunTarget``): older
+    #: ones are pruned every ``run_status.PRUNE_EVERY``-th run (7 days).
+    RUN_STATUS_TTL: int = 7 * 24 * 3600
     #: Name of the event sent when a confirmation is decided.
     CONFIRMATION_EVENT: str = "inngest-realtime/confirmation.decided"
     #: First retry delay, in seconds, of an undelivered confirmation reply (doubles each time).

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import pydantic
 
-Kind = Literal["data", "datastream-start", "chunk", "datastream-end"]
+#: ``run``: a run's lifecycle (started, completed, failed, cancelled: ``run_status.py``).
+Kind = Literal["data", "datastream-start", "chunk", "datastream-end", "run"]
 
 
 class Message(pydantic.BaseModel):

@@ -1,6 +1,7 @@
 """Forwarding publishes to Inngest's hosted realtime (``FORWARD_TO_INNGEST``), the way
 Inngest's SDKs publish there.
 
+* ``run`` (run status): not forwarded.
 * ``data``: ``POST <api>/v1/realtime/publish?channel=&topic=&run_id=`` with the data as a JSON
   body (inngest-js sends ``run_id``; inngest-py's ``publish`` cannot, so it is not used).
 * A stream (``datastream-start``, ``chunk``..., ``datastream-end``): one ``POST`` with
@@ -115,7 +116,12 @@ _streams: dict[str, _Stream] = {}
 
 async def forward(client: Any, message: Message) -> None:
     """Send ``message`` (any kind) to Inngest through ``client`` (an ``inngest.Inngest``);
-    raise :class:`ForwardError` when Inngest refuses it."""
+    raise :class:`ForwardError` when Inngest refuses it.
+
+    Run status messages (``kind: "run"``) are not forwarded: Inngest has no API to publish
+    them, and its hosted realtime makes its own where it does."""
+    if message.kind == "run":
+        return
     if message.kind == "data":
         await _publish_data(client, message)
         return
@@ -153,3 +159,14 @@ async def _publish_data(client: Any, message: Message) -> None:
                 break
     if response.status_code >= 400:
         raise _refused(message, response)
+
+
+async def forward_to_inngest(message: Message) -> None:
+    """Send a message of any kind to Inngest's hosted realtime through ``INNGEST_CLIENT``, as
+    Inngest's SDKs publish (with the run's ``run_id``; streams streamed).
+
+    Raises :class:`ForwardError` when Inngest refuses it.
+    """
+    from django_inngest_realtime.client import get_inngest_client
+
+    await forward(get_inngest_client(), message)

@@ -15,8 +15,8 @@ from django_inngest_realtime.html import (
     html_topic_names,
     render_fragment,
 )
-from django_inngest_realtime.middleware import RunContext, current_run, in_step
 from django_inngest_realtime.publishing import _replayed, _step_id, publish, publish_sync
+from django_inngest_realtime.run_context import RunContext, current_run, in_step
 from django_inngest_realtime.topics import ChannelRef, TopicMessage, TopicRef
 
 

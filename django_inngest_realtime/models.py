@@ -1,5 +1,5 @@
 """Models: human-in-the-loop confirmations, the outbox of their reply events and notices;
-the ``channels`` broker's history."""
+the ``channels`` broker's history; Inngest runs' status (``run_models.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# Runs' status models live in a module of their own; they are this app's models all the same.
+from django_inngest_realtime.run_models import RunRecord, RunTarget
 
 
 class Confirmation(models.Model):
@@ -266,3 +269,16 @@ class PresenceMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user or 'anonymous'} on {self.channel}"
+
+
+__all__ = [
+    "Confirmation",
+    "ConfirmationNotice",
+    "ConfirmationReply",
+    "PresenceMember",
+    "PresenceProcess",
+    "RunRecord",
+    "RunTarget",
+    "StoredChannel",
+    "StoredMessage",
+]

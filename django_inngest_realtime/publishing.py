@@ -19,7 +19,8 @@ from asgiref.sync import async_to_sync
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Kind, Message
-from django_inngest_realtime.middleware import RunContext, current_run, forward_to_inngest, in_step
+from django_inngest_realtime.forwarding import forward_to_inngest
+from django_inngest_realtime.run_context import RunContext, current_run, in_step
 from django_inngest_realtime.signals import message_published
 from django_inngest_realtime.topics import TopicMessage, TopicRef
 
@@ -52,6 +53,8 @@ def _envelope(message: TopicMessage, kind: Kind = "data", stream_id: str | None 
             f"the limit is {limit} (INNGEST_REALTIME['MAX_PAYLOAD_BYTES'])."
         )
     run = current_run()
+    if run is not None:
+        run.published_to(message.channel, message.topic)
     return Message(
         id=run.next_message_id() if run else uuid.uuid4().hex,
         kind=kind,

@@ -15,6 +15,7 @@ from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
 from django_inngest_realtime.hub import Hub, get_hub
 from django_inngest_realtime.presences import has_presence, tracker, user_label
+from django_inngest_realtime.run_channels import ended_run
 from django_inngest_realtime.subscriber import Subscriber, SubscriberClosed
 from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
@@ -32,11 +33,20 @@ class Subscription:
     """
 
     def __init__(
-        self, channel: str, topics: list[str], since: int | None, *, user: Any = None
+        self,
+        channel: str,
+        topics: list[str],
+        since: int | None,
+        *,
+        user: Any = None,
+        until_run_end: bool | str = False,
     ) -> None:
         self.channel = channel
         self.topics = topics
         self.since = since
+        #: End after a run's end (``True``: any run's; a run id: that run's).
+        self.until_run_end = until_run_end
+        self._run_ended = False
         #: Who subscribes, shown to others on a ``presence=True`` channel.
         self.user = user
         self._member: str | None = None
@@ -93,8 +103,19 @@ class Subscription:
     async def next_frame(self) -> tuple[int | None, str]:
         """Return the next (seq, JSON frame); raise ``SubscriberClosed`` at the end.
 
-        A ``gap`` control frame (seq ``None``) says history did not cover a resume.
+        A ``gap`` control frame (seq ``None``) says history did not cover a resume. With
+        ``until_run_end``, the run's end is the last frame.
         """
+        if self._run_ended:
+            raise SubscriberClosed("run ended")
+        seq, frame = await self._next_frame()
+        if self.until_run_end and seq is not None:
+            run_id = ended_run(frame)
+            if run_id is not None and self.until_run_end in (True, run_id):
+                self._run_ended = True
+        return seq, frame
+
+    async def _next_frame(self) -> tuple[int | None, str]:
         while True:
             if self._backlog:
                 seq, frame = self._backlog.pop(0)
@@ -247,12 +268,16 @@ async def subscribe(
     *,
     since: int | None = None,
     user: Any = None,
+    until_run_end: bool | str = False,
 ) -> Subscription:
     """Subscribe to topics of a channel (all its defined topics by default).
 
     ``channel`` is a channel reference (``post_channel("123")``) or a concrete name;
-    ``user``, the subscriber shown to others on a ``presence=True`` channel.
+    ``user``, the subscriber shown to others on a ``presence=True`` channel;
+    ``until_run_end``: end (iteration and SSE response) after a run's end message
+    (completed, failed or cancelled), ``True`` for any run's, or the id of one run.
     """
+    options = {"user": user, "until_run_end": until_run_end}
     if isinstance(channel, str):
         try:
             channel = registry.resolve(channel)
@@ -261,7 +286,7 @@ async def subscribe(
                 raise LookupError(
                     f"Channel {channel!r} matches no definition; name its topics explicitly."
                 ) from None
-            return await Subscription(str(channel), list(topics), since, user=user).start()
+            return await Subscription(str(channel), list(topics), since, **options).start()
     known = channel.topics
     wanted = list(topics) if topics else known
     unknown = [t for t in wanted if t not in known]
@@ -271,4 +296,4 @@ async def subscribe(
         )
     if not wanted:
         raise ValueError(f"Channel {channel.name!r} has no topics to subscribe to.")
-    return await Subscription(channel.name, wanted, since, user=user).start()
+    return await Subscription(channel.name, wanted, since, **options).start()

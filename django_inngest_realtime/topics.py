@@ -25,6 +25,9 @@ from pydantic_core import PydanticSerializationError
 
 #: Longest concrete channel name accepted.
 MAX_CHANNEL_NAME_LENGTH = 256
+#: Names starting so are the app's own per-run channels (``run_channels.py``): no channel
+#: a project defines may produce one.
+RESERVED_PREFIX = "$run:"
 _PLACEHOLDER = "\x00{}\x00"
 
 
@@ -168,8 +171,11 @@ class Channel:
         *,
         authorize: AuthorizeFn | None = None,
         presence: bool = False,
+        reserved: bool = False,
     ) -> None:
         self.topics: dict[str, Topic] = {}
+        #: The app's own per-run channel definition (names starting with ``RESERVED_PREFIX``).
+        self.reserved = reserved
         self.authorize = authorize
         #: Whether subscribers are tracked (``presences.py``): joins and leaves are published
         #: on the ``presence`` topic, which is added to the channel.
@@ -195,6 +201,11 @@ class Channel:
             self._builder = name.format
         else:
             raise TypeError("channel() takes a name, a format string or a callable.")
+        if self.pattern.startswith(RESERVED_PREFIX) != reserved:
+            raise ValueError(
+                f"Channel names starting with {RESERVED_PREFIX!r} are reserved for runs' "
+                f"status channels; {self.pattern!r} cannot be defined."
+            )
         self._regex = _pattern_regex(self.pattern, self.params)
         if presence:
             self.add_topic(Topic(PRESENCE_TOPIC).schema(PresenceEvent))
@@ -218,6 +229,11 @@ class Channel:
         params = {p: str(kwargs[p]) for p in self.params}
         name = str(self._builder(**params))
         validate_channel_name(name)
+        if name.startswith(RESERVED_PREFIX) and not self.reserved:
+            raise ValueError(
+                f"Channel {self.pattern!r} built {name[:40]!r}: names starting with "
+                f"{RESERVED_PREFIX!r} are reserved for runs' status channels."
+            )
         return ChannelRef(name, self, params)
 
     def match(self, name: str) -> dict[str, str] | None:
@@ -281,10 +297,14 @@ class Registry:
     def resolve(self, name: str) -> ChannelRef:
         """Return the :class:`ChannelRef` for a concrete name; ``LookupError`` if none matches."""
         validate_channel_name(name)
+        if name.startswith(RESERVED_PREFIX):  # only the app's own definition may match
+            candidates = [d for d in self if d.reserved]
+        else:
+            candidates = [d for d in self if not d.reserved]
         exact = self._channels.get(name)
         if exact is not None and not exact.params:
             return ChannelRef(name, exact, {})
-        matches = [(d, p) for d in self if (p := d.match(name)) is not None]
+        matches = [(d, p) for d in candidates if (p := d.match(name)) is not None]
         if not matches:
             raise LookupError(f"No channel definition matches {name!r}.")
         # The most specific pattern (most literal characters) wins.

@@ -87,12 +87,17 @@ async def test_api_hello_streams_hello_world_and_answers_the_prompt(demo: Demo) 
         ) as res:
             assert res.status_code == 200
             assert res.headers["content-type"].startswith("text/event-stream")
+            # The response ends when the run ends (its last message: the run's status).
             async for line in res.aiter_lines():
                 if line.startswith("data: "):
                     messages.append(json.loads(line[6:]))
-                    if len(messages) == 2:
-                        break
-    assert [m["data"] for m in messages] == ["Hello, world!", "You said 'hi' (2 characters)."]
+    answer = "You said 'hi' (2 characters)."
+    assert [m["data"] for m in messages] == [
+        "Hello, world!",
+        answer,
+        {"status": "completed", "output": answer},
+    ]
+    assert [m["kind"] for m in messages] == ["data", "data", "run"]
     assert all(m["topic"] == "logs" and m["run_id"] for m in messages)
     assert messages[0]["channel"].startswith("hello-world.")
     async with httpx.AsyncClient(timeout=30) as client:

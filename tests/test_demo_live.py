@@ -53,3 +53,32 @@ async def test_the_posts_list_follows_saves_and_deletes(demo: Demo, browser: Any
     await deleted.filter(has_text="Broadcast me").wait_for(timeout=20_000)
     await second.screenshot(path=str(ARTIFACTS / "demo-live-posts.png"), full_page=True)
     assert "Could not broadcast" not in demo.log.read_text()
+
+
+async def run_a_job(page: Any, button: str, status: str) -> str:
+    """Start a job from the Run status page; wait until its widget shows ``status``."""
+    await page.get_by_role("button", name=button, exact=True).click()
+    await page.wait_for_url("**/runs/?job=*")
+    await page.wait_for_selector("#job .inngest-realtime-run [data-state='live']", timeout=15_000)
+    shown = page.locator("#job .inngest-realtime-run-status")
+    await page.wait_for_function(
+        "(s) => document.querySelector('#job .inngest-realtime-run-status').textContent === s",
+        arg=status,
+        timeout=30_000,
+    )
+    assert await shown.get_attribute("data-run-status") == status.lower()
+    return str(await page.locator("#job .inngest-realtime-run-error").text_content())
+
+
+async def test_the_run_status_page_shows_jobs_complete_and_fail(demo: Demo, browser: Any) -> None:  # noqa: F811
+    page = await browser.new_page()
+    await page.goto(f"{demo.url}/")
+    await page.get_by_role("link", name="Run status").first.click()
+    await page.wait_for_url(f"{demo.url}/runs/")
+    assert await run_a_job(page, "Start a job", "Completed") == ""
+    feed = page.locator("#job .inngest-realtime-feed li")
+    assert await feed.all_text_contents() == ["Counting to three ...", "Counted to 3."]
+    await page.screenshot(path=str(ARTIFACTS / "demo-runs.png"), full_page=True)
+    assert await run_a_job(page, "Start a job that fails", "Failed") == (
+        "The job was asked to fail."
+    )

@@ -1,12 +1,15 @@
-"""The complete examples of docs/live-html.md and docs/broadcasts.md, run as written.
+"""The complete examples of docs/live-html.md, docs/broadcasts.md and docs/run-status.md,
+run as written.
 
 Each fenced block whose first line names a file (``# boards/models.py``, ``{# boards/templates/
 boards/_note.html #}``) is written to a fresh project, which a child process then sets up
-(SQLite, the local broker) and exercises.
+(SQLite, the local broker) and exercises; the run-status example runs under Daphne with
+the Inngest server double running its function.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -15,7 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from django_inngest_realtime.testing.daphne import DaphneServer, free_port
+from django_inngest_realtime.testing.inngest_server import InngestServerDouble
 
 # A project of its own (its settings, database and layer): the same in every configuration.
 pytestmark = pytest.mark.config_independent
@@ -37,13 +44,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
-DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}}}
+DATABASES = {{"default": {{
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": __import__("pathlib").Path(__file__).resolve().parent.parent / "db.sqlite3",
+}}}}
 CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels.layers.InMemoryChannelLayer"}}}}
 TEMPLATES = [{{
     "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
     "OPTIONS": {{"context_processors": ["django.template.context_processors.request"]}},
 }}]
 ROOT_URLCONF = "docsite.urls"
+ASGI_APPLICATION = "docsite.asgi.application"
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 """
@@ -55,6 +66,12 @@ try:
     urlpatterns.append(path("", include({app!r} + ".urls")))
 except ImportError:
     pass
+"""
+
+ASGI = """
+from django.core.asgi import get_asgi_application
+
+application = get_asgi_application()
 """
 
 PRELUDE = """
@@ -102,7 +119,8 @@ print(json.dumps({"status": response.status_code, "history": found, "page": page
 """
 
 
-def run_example(doc: str, app: str, script: str, tmp: Path) -> dict[str, Any]:
+def write_example(doc: str, app: str, tmp: Path) -> list[str]:
+    """Write the doc's file-named blocks and a project around them; the files written."""
     written = []
     for block in BLOCK.findall((ROOT / "docs" / doc).read_text()):
         named = NAMED.match(block)
@@ -117,11 +135,22 @@ def run_example(doc: str, app: str, script: str, tmp: Path) -> dict[str, Any]:
     (tmp / "docsite" / "__init__.py").touch()
     (tmp / "docsite" / "settings.py").write_text(SETTINGS.format(app=app))
     (tmp / "docsite" / "urls.py").write_text(URLS.format(app=app))
-    env = {
+    (tmp / "docsite" / "asgi.py").write_text(ASGI)
+    return written
+
+
+def example_env(tmp: Path) -> dict[str, str]:
+    """The project's environment: its settings, this checkout's package."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "INNGEST", "TEST_"))},
         "DJANGO_SETTINGS_MODULE": "docsite.settings",
-        "PYTHONPATH": str(tmp),
+        "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
     }
+
+
+def run_example(doc: str, app: str, script: str, tmp: Path) -> dict[str, Any]:
+    written = write_example(doc, app, tmp)
+    env = example_env(tmp)
     out = subprocess.run(
         [sys.executable, "-c", PRELUDE + script],
         cwd=tmp,
@@ -209,3 +238,37 @@ def test_the_live_html_example(tmp_path: Path) -> None:
         == result["page"].split('<ul id="comments">')[1].split("</ul>")[0].split()
     )
     assert 'data-inngest-realtime="html"' in result["page"]
+
+
+async def test_the_run_status_example(tmp_path: Path) -> None:
+    """Under Daphne, with the Inngest server double running ``build_report``: the stream
+    ends with the run's completion, and the page then shows it (from history)."""
+    written = write_example("run-status.md", "shop", tmp_path)
+    assert {"shop/inngest_functions.py", "shop/urls.py", "shop/views.py"} <= set(written)
+    assert "shop/templates/shop/report.html" in written
+    async with InngestServerDouble(port=free_port()) as double:
+        env = {**example_env(tmp_path), **double.environ()}
+        migrate = [sys.executable, "-m", "django", "migrate", "-v0"]
+        await asyncio.to_thread(subprocess.run, migrate, cwd=tmp_path, env=env, check=True)
+        log = tmp_path / "daphne.log"
+        server = DaphneServer("docsite.asgi:application", env=env, log_path=str(log)).start()
+        try:
+            await double.sync_async(f"{server.url}/api/inngest")
+            async with httpx.AsyncClient(timeout=60) as client:
+                page = (await client.get(f"{server.url}/reports/r1/page")).text
+                assert "No run yet" in page, page
+                messages = []
+                async with client.stream("GET", f"{server.url}/reports/r1") as response:
+                    async for line in response.aiter_lines():  # ends when the run ends
+                        if line.startswith("data: "):
+                            messages.append(json.loads(line[6:]))
+                page = (await client.get(f"{server.url}/reports/r1/page")).text
+        finally:
+            server.stop()
+    assert [(m["kind"], m["data"]) for m in messages] == [
+        ("data", "counting orders"),
+        ("data", "42 orders"),
+        ("run", {"status": "completed", "output": {"orders": 42}}),
+    ], log.read_text()[-3000:]
+    assert 'data-run-status="completed" role="status">Completed</span>' in page
+    assert '<li data-id="' in page and ">42 orders</li>" in page

@@ -94,6 +94,12 @@ def html_page(request: HttpRequest, name: str) -> HttpResponse:
     return _with_csp(request, "html_page.html", {"ref": pages(name), "name": name, "limit": limit})
 
 
+def run_status_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Test-only: the run-status widget of channel ``live:<name>`` (and a feed of its logs),
+    under a strict Content-Security-Policy."""
+    return _with_csp(request, "run_status_page.html", {"channel": f"live:{name}", "name": name})
+
+
 def htmx_page(request: HttpRequest, name: str) -> HttpResponse:
     """Test-only: htmx's SSE extension on ``/v1/realtime/sse?format=html`` for ``page:<name>``."""
     from urllib.parse import urlencode

@@ -74,3 +74,8 @@ agentic_channel = (
 story_channel = channel(lambda uuid: f"story.{uuid}", authorize=own_run).add_topic(
     topic("tokens").type(str)
 )
+
+#: Run status: a job's progress; its runs' status messages come on the same topic.
+job_channel = channel(lambda uuid: f"job.{uuid}", authorize=own_run).add_topic(
+    topic("logs").type(str)
+)

@@ -13,11 +13,17 @@ from demo_project.demo.channels import (
     agentic_channel,
     global_channel,
     hello_channel,
+    job_channel,
     post_channel,
     story_channel,
 )
 from demo_project.demo.models import Post
-from django_inngest_realtime import publish, publish_stream, realtime_middleware
+from django_inngest_realtime import (
+    publish,
+    publish_stream,
+    realtime_middleware,
+    run_status_function,
+)
 from django_inngest_realtime.confirmations import request_confirmation, wait_for_confirmation
 
 inngest_client = inngest.Inngest(
@@ -152,4 +158,33 @@ async def report_delivery(ctx: inngest.Context) -> str:
     return where
 
 
-functions = [hello_world, like_post, story, agentic_workflow, report_delivery]
+@inngest_client.create_function(
+    fn_id="demo-job", trigger=inngest.TriggerEvent(event="demo/job.requested"), retries=0
+)
+async def job(ctx: inngest.Context) -> dict[str, int]:
+    """Run status: a job that takes a moment, then completes or fails as it was asked."""
+    logs = job_channel(ctx.event.data["uuid"]).logs
+    await publish(logs("Counting to three ..."))
+
+    async def count() -> int:
+        for _ in range(3):
+            await asyncio.sleep(0.5)  # a stand-in for real work, long enough to watch
+        return 3
+
+    counted = await ctx.step.run("count", count)
+    await publish(logs(f"Counted to {counted}."))
+    if ctx.event.data.get("fail"):
+        raise inngest.NonRetriableError("The job was asked to fail.")
+    return {"counted": counted}
+
+
+functions = [
+    hello_world,
+    job,
+    like_post,
+    story,
+    agentic_workflow,
+    report_delivery,
+    # Publishes the status of runs Inngest cancels, or that fail outside their code.
+    run_status_function(inngest_client),
+]

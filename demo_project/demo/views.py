@@ -9,10 +9,18 @@ import inngest
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from demo_project.demo.channels import hello_channel, post_channel, started_here, story_channel
+from demo_project.demo.channels import (
+    STARTED_RUNS,
+    hello_channel,
+    job_channel,
+    post_channel,
+    started_here,
+    story_channel,
+)
 from demo_project.demo.inngest_functions import inngest_client
 from demo_project.demo.models import Post
 from django_inngest_realtime import get_subscription_token, subscribe
@@ -39,10 +47,8 @@ async def _send(name: str, data: dict[str, object]) -> JsonResponse | None:
 @csrf_exempt  # an API endpoint for curl and scripts, as in Inngest's guide
 @require_POST
 async def hello(request: HttpRequest) -> HttpResponse:
-    """Send ``hello-world/hello`` with the prompt; answer with the run's ``logs`` as a stream.
-
-    The stream stays open after the run (ending it when the run ends needs run status).
-    """
+    """Send ``hello-world/hello`` with the prompt; answer with the run's ``logs`` as a stream
+    that ends when the run ends (its last event: the run's status, ``kind: "run"``)."""
     try:
         body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
@@ -57,7 +63,7 @@ async def hello(request: HttpRequest) -> HttpResponse:
     run_uuid = uuid.uuid4().hex
     await sync_to_async(started_here)(request, run_uuid)  # this session may watch the run
     # Subscribe from the channel's start before sending, so no message can be missed.
-    stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0)
+    stream = await subscribe(hello_channel(run_uuid), topics=["logs"], since=0, until_run_end=True)
     failed = await _send("hello-world/hello", {"uuid": run_uuid, "prompt": prompt})
     if failed is not None:
         await stream.close()
@@ -112,3 +118,21 @@ async def story_start(request: HttpRequest) -> HttpResponse:
     prompt = request.POST.get("prompt") or "a story"
     failed = await _send("demo/story.requested", {"uuid": run_uuid, "prompt": prompt[:200]})
     return failed or JsonResponse({"token": token})
+
+
+def runs_page(request: HttpRequest) -> HttpResponse:
+    """Run status: start a job; the page shows the last job this session started."""
+    job = request.GET.get("job", "")
+    mine = job in request.session.get(STARTED_RUNS, [])
+    context = {"job": job_channel(job), "job_uuid": job} if mine else {}
+    return render(request, "demo/runs.html", context)
+
+
+@require_POST
+async def runs_start(request: HttpRequest) -> HttpResponse:
+    """Start a job (``fail=1``: one that fails) and show its page."""
+    run_uuid = uuid.uuid4().hex
+    await sync_to_async(started_here)(request, run_uuid)
+    data = {"uuid": run_uuid, "fail": request.POST.get("fail") == "1"}
+    failed = await _send("demo/job.requested", data)
+    return failed or redirect(f"{reverse('demo:runs')}?job={run_uuid}")

@@ -20,9 +20,9 @@ from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations.choices import check_default, check_options
 from django_inngest_realtime.confirmations.notices import notify_assignees
 from django_inngest_realtime.confirmations.state import message_for
-from django_inngest_realtime.middleware import current_run
 from django_inngest_realtime.models import Confirmation
 from django_inngest_realtime.publishing import publish, publish_sync
+from django_inngest_realtime.run_context import current_run
 from django_inngest_realtime.signals import confirmation_requested
 from django_inngest_realtime.topics import ChannelRef, TopicMessage, registry
 

@@ -9,7 +9,7 @@ from django.db.models import Model
 from django.template import TemplateSyntaxError
 from django.utils.safestring import SafeString
 
-from django_inngest_realtime import html, widgets
+from django_inngest_realtime import html, run_widget, widgets
 from django_inngest_realtime.topics import ChannelRef
 
 register = template.Library()
@@ -84,6 +84,15 @@ def realtime_confirmations(
 ) -> SafeString:
     """Pending approvals on ``channel``/``topic`` with approve / reject buttons, kept live."""
     return widgets.confirmations(context.get("request"), channel, topic)
+
+
+@register.simple_tag(takes_context=True)
+def realtime_run_status(
+    context: template.Context, channel: ChannelRef | str, topics: str | list[str] | None = None
+) -> SafeString:
+    """The status of the last Inngest run on ``channel`` (or of the run whose channel it is):
+    running, completed, failed with its error message, cancelled; kept live."""
+    return run_widget.run_status(context.get("request"), channel, _topics(topics))
 
 
 @register.simple_tag(takes_context=True)

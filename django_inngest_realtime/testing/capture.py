@@ -19,8 +19,14 @@ class CapturedMessages(list[Message]):
         return [m for m in self if m.channel == channel and (topic is None or m.topic == topic)]
 
     def data(self, channel: str, topic: str | None = None) -> list[Any]:
-        """The ``data`` of those published on ``channel`` (and ``topic``)."""
-        return [m.data for m in self.on(channel, topic)]
+        """The ``data`` of those published on ``channel`` (and ``topic``), leaving out run
+        status messages (see :meth:`statuses`)."""
+        return [m.data for m in self.on(channel, topic) if m.kind != "run"]
+
+    def statuses(self, channel: str, topic: str | None = None) -> list[str]:
+        """The run statuses (``running``, ``completed``...) published on ``channel`` (and
+        ``topic``), in order."""
+        return [m.data["status"] for m in self.on(channel, topic) if m.kind == "run"]
 
 
 @contextlib.contextmanager

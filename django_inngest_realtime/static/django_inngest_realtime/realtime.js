@@ -5,7 +5,14 @@
  *   sub.close();
  *
  * options: since (resume position), element (where events are dispatched), onStatus(state),
- * onGap(frame), refreshUrl.
+ * onGap(frame), onRunStatus(status, message), run ({id, status, error}: the run state the
+ * page was rendered with), refreshUrl.
+ *
+ * Run status: the server publishes each Inngest run's lifecycle as `kind: "run"` messages
+ * ({status: "running" | "completed" | "failed" | "cancelled", output, error}). The handle
+ * keeps `runStatus` (of the last run it heard of, "running" from its first message on),
+ * `runId`, `runOutput` and `runError`, calls onRunStatus when a run's status changes, and
+ * dispatches `inngest-realtime:run` ({status, runId, output, error, channel}).
  *
  * One WebSocket per server multiplexes every subscription on the page (subscriptions with
  * the same channel and topics share one server subscription). It reconnects with
@@ -61,6 +68,8 @@
     return Math.min(a, b);
   }
 
+  var RUN_STATUSES = ["running", "completed", "failed", "cancelled"];
+
   /* What the page holds: one callback, its element and the ids it has seen. */
   function Handle(entry, onMessage, options) {
     this.entry = entry;
@@ -72,7 +81,39 @@
     this.seenSet = new Set();
     this.state = null;
     this.streams = new Map();  // stream id -> {stream, controller}
+    this.runs = new Map();  // run id -> status
+    this.runStatus = null;
+    this.runId = null;
+    this.runOutput = undefined;
+    this.runError = null;
+    var run = options.run;  // the run the page was rendered with: {id, status, error}
+    if (run && run.id && RUN_STATUSES.indexOf(run.status) >= 0) {
+      this.runs.set(run.id, run.status);
+      this.runStatus = run.status;
+      this.runId = run.id;
+      this.runError = run.error || null;
+    }
   }
+
+  /* A run's status from a `kind: "run"` message, or "running" from its first data message. */
+  Handle.prototype.trackRun = function (message) {
+    var runId = message.run_id;
+    if (!runId) return;
+    var data = message.data || {};
+    var status = message.kind === "run" ? data.status : "running";
+    if (RUN_STATUSES.indexOf(status) < 0) return;
+    var known = this.runs.get(runId);
+    if (known === status || (known && known !== "running")) return;  // told already, or ended
+    if (message.kind !== "run" && known) return;
+    this.runs.set(runId, status);
+    this.runStatus = status;
+    this.runId = runId;
+    this.runOutput = data.output;
+    this.runError = data.error || null;
+    if (this.options.onRunStatus) this.options.onRunStatus(status, message, this);
+    dispatch("run", {status: status, runId: runId, output: data.output, error: this.runError,
+                     channel: this.channel}, this.element);
+  };
 
   /* The message as this handle's callback sees it: stream frames get their ReadableStream. */
   Handle.prototype.withStream = function (message) {
@@ -125,6 +166,7 @@
       this.seen.push(message.id);
       if (this.seen.length > SEEN_IDS) this.seenSet.delete(this.seen.shift());
     }
+    this.trackRun(message);
     message = this.withStream(message);
     try {
       if (this.onMessage) this.onMessage(message, this);

@@ -189,6 +189,28 @@
     });
   }
 
+  /* {% realtime_run_status %}: the last run's status; a failure's error message as text. */
+  function runStatus(element, token) {
+    var text = element.querySelector(":scope > .inngest-realtime-run-status");
+    var error = element.querySelector(":scope > .inngest-realtime-run-error");
+
+    function show(status, err) {
+      element.setAttribute("data-run-status", status);
+      text.setAttribute("data-run-status", status);
+      text.textContent = element.getAttribute("data-label-" + status) || status;
+      error.textContent = status === "failed" && err && typeof err.message === "string" ?
+        err.message : "";
+    }
+
+    return window.DjangoInngestRealtime.subscribe(token, function () {}, {
+      element: element,
+      since: element.getAttribute("data-since"),
+      run: JSON.parse(element.getAttribute("data-run") || "null"),
+      onStatus: function (state) { setStatus(element, state); },
+      onRunStatus: function (status, message, handle) { show(status, handle.runError); }
+    });
+  }
+
   var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   var NO_TOKEN = "00000000-0000-0000-0000-000000000000";
 
@@ -350,7 +372,8 @@
     });
   }
 
-  var kinds = {feed: feed, html: liveHtml, value: value, confirmations: confirmations};
+  var kinds = {feed: feed, html: liveHtml, value: value, confirmations: confirmations,
+               run: runStatus};
 
   function start(root) {
     (root || document).querySelectorAll("[data-inngest-realtime]").forEach(function (element) {
