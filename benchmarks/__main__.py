@@ -14,7 +14,17 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-SCENARIOS = ("fanout", "steady", "capacity", "publish_cost", "resume", "approvals", "soak")
+SCENARIOS = (
+    "fanout",
+    "steady",
+    "sse",
+    "send_path",
+    "capacity",
+    "publish_cost",
+    "resume",
+    "approvals",
+    "soak",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +62,9 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         fanout,
         publish_cost,
         resume,
+        send_path,
         soak,
+        sse,
         steady,
     )
 
@@ -70,6 +82,8 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "resume": resume.run,
         "approvals": approvals.run,
         "soak": soak.run,
+        "sse": sse.run,
+        "send_path": send_path.run,
     }
     started = time.time()
     results: dict[str, Any] = {

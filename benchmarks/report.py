@@ -56,6 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("duplicates", "duplicates"),
     ],
 }
+COLUMNS["sse"] = COLUMNS["send_path"] = COLUMNS["steady"]
 TITLES = {
     "fanout": "1. Fan-out burst",
     "steady": "2. Steady rate",
@@ -64,6 +65,8 @@ TITLES = {
     "resume": "5. Resume",
     "approvals": "6. Approvals (PostgreSQL)",
     "soak": "7. Soak (hostile connections beside well-behaved subscribers, one process)",
+    "sse": "8. SSE (ours and django-eventstream, steady rate)",
+    "send_path": "9. ASGI send path (in-memory layer; the layer column names the server)",
 }
 
 

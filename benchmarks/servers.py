@@ -10,20 +10,37 @@ from collections.abc import Iterator
 import psutil
 
 from django_inngest_realtime.testing.daphne import DaphneServer
+from django_inngest_realtime.testing.servers import HypercornServer, UvicornServer
+
+#: ASGI servers a scenario may run the systems under; ``daphne-asgi`` is Daphne with
+#: direct writes off, so every frame takes the ASGI send path.
+SERVERS: dict[str, type[DaphneServer]] = {
+    "daphne": DaphneServer,
+    "daphne-asgi": DaphneServer,
+    "uvicorn": UvicornServer,
+    "hypercorn": HypercornServer,
+}
 
 #: URL path subscribers connect to, per server kind (``{channel}`` / ``{token}`` filled in).
 WS_PATHS = {
     "ours": "/v1/realtime/connect?token={token}",
     "bare": "/bare/connect?channel={channel}",
 }
-SSE_PATH = "/events/?channel={channel}"
+#: URL path of the SSE subscribers, per server kind.
+SSE_PATHS = {
+    "ours": "/v1/realtime/sse?token={token}",
+    "eventstream": "/events/?channel={channel}",
+}
 
 
 class ServerGroup:
-    """``n`` Daphne processes serving one server kind on one channel layer."""
+    """``n`` server processes (Daphne by default) serving one server kind on one channel
+    layer."""
 
-    def __init__(self, kind: str, layer: str, n: int, prefix: str, log_dir: str) -> None:
-        self.kind, self.layer = kind, layer
+    def __init__(
+        self, kind: str, layer: str, n: int, prefix: str, log_dir: str, server: str = "daphne"
+    ) -> None:
+        self.kind, self.layer, self.server = kind, layer, server
         env = {
             "DJANGO_SETTINGS_MODULE": "benchmarks.server.settings",
             "BENCH_SERVER": kind,
@@ -31,11 +48,13 @@ class ServerGroup:
             "BENCH_PREFIX": prefix,
             "PYTHONUNBUFFERED": "1",
         }
+        if server == "daphne-asgi":
+            env["BENCH_DIRECT_WRITES"] = "0"
         self.servers = [
-            DaphneServer(
+            SERVERS[server](
                 "benchmarks.server.asgi:application",
                 env=env,
-                log_path=os.path.join(log_dir, f"daphne-{kind}-{layer}-{i}.log"),
+                log_path=os.path.join(log_dir, f"{server}-{kind}-{layer}-{i}.log"),
             )
             for i in range(n)
         ]
@@ -59,11 +78,17 @@ class ServerGroup:
     def publish_url(self) -> str:
         return f"{self.servers[0].url}/bench/publish"
 
-    def subscriber_url(self, index: int, channel: str, token: str = "") -> str:
-        """Where subscriber ``index`` connects: the servers take turns."""
+    def transport(self) -> str:
+        """How this kind's subscribers connect by default: django-eventstream has SSE only."""
+        return "sse" if self.kind == "eventstream" else "ws"
+
+    def subscriber_url(
+        self, index: int, channel: str, token: str = "", transport: str | None = None
+    ) -> str:
+        """Where subscriber ``index`` connects (``ws`` or ``sse``): the servers take turns."""
         server = self.servers[index % len(self.servers)]
-        if self.kind == "eventstream":
-            return server.url + SSE_PATH.format(channel=channel)
+        if (transport or self.transport()) == "sse":
+            return server.url + SSE_PATHS[self.kind].format(channel=channel, token=token)
         return server.ws_url + WS_PATHS[self.kind].format(channel=channel, token=token)
 
     def cpu_seconds(self) -> float:
@@ -79,10 +104,12 @@ class ServerGroup:
 
 
 @contextlib.contextmanager
-def serving(kind: str, layer: str, n: int, prefix: str) -> Iterator[ServerGroup]:
+def serving(
+    kind: str, layer: str, n: int, prefix: str, server: str = "daphne"
+) -> Iterator[ServerGroup]:
     """Start the servers; stop them on the way out, whatever happened."""
     log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-logs-")
-    group = ServerGroup(kind, layer, n, prefix, log_dir)
+    group = ServerGroup(kind, layer, n, prefix, log_dir, server)
     try:
         yield group.start()
     finally:

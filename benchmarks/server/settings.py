@@ -60,3 +60,6 @@ else:
     INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
 if os.environ.get("BENCH_INNGEST_CLIENT"):
     INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["BENCH_INNGEST_CLIENT"]
+if os.environ.get("BENCH_DIRECT_WRITES") == "0":  # every frame through the ASGI send path
+    INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
+    INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
