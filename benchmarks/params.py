@@ -75,7 +75,7 @@ FULL = Params(
     soak_messages=400,
     sse_subscribers=100,
     sse_rate=10.0,
-    sse_seconds=20.0,
+    sse_seconds=15.0,
 )
 
 QUICK = Params(

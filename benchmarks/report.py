@@ -158,7 +158,16 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Parameters: " + ", ".join(f"{k}={v}" for k, v in results["parameters"].items()),
         "",
-        "## Targets",
+        "## Goals (issue 19)",
+        "",
+        "| goal | target | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in results["goals"]:
+        lines.append(f"| {row['goal']} | {row['target']} | {row['measured']} | {row['met']} |")
+    lines += [
+        "",
+        "## Targets (round one)",
         "",
         "| target | layer | measured | limit | met |",
         "| --- | --- | --- | --- | --- |",
@@ -176,6 +185,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", f"## {title}", ""]
         if scenario == "publish_cost":
             lines += _publish_cost(data)
+        elif scenario == "capacity":
+            lines += _table(data, COLUMNS[scenario]) + _tracemalloc(data.get("tracemalloc", {}))
         elif scenario == "approvals":
             lines += _approvals(data)
         else:
@@ -191,6 +202,8 @@ def _table(data: dict[str, Any], columns: list[tuple[str, str]]) -> list[str]:
         "| --- | --- | " + " | ".join("---" for _ in columns) + " |",
     ]
     for layer, systems in data.items():
+        if layer == "tracemalloc":
+            continue
         for system, result in systems.items():
             if result.get("error"):
                 lines.append(f"| {layer} | {system} | error: {result['error'][:80]} |")
@@ -226,9 +239,32 @@ def _approvals(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _tracemalloc(data: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for system, probe in data.items():
+        lines += [
+            "",
+            f"Where the Python bytes of one idle `{system}` subscription go (tracemalloc, "
+            f"{probe['connections']:,} connections, by file; total "
+            f"{probe['total_bytes_per_connection']:,.0f} B):",
+            "",
+            "| file | bytes/connection | blocks/connection |",
+            "| --- | --- | --- |",
+        ]
+        for row in probe["top"]:
+            lines.append(
+                f"| {row['file']} | {row['bytes_per_connection']:,.0f} "
+                f"| {row['blocks_per_connection']:.1f} |"
+            )
+    return lines
+
+
 def write(results: dict[str, Any], directory: str = RESULTS_DIR) -> tuple[str, str]:
+    from benchmarks.goals import goals
+
     os.makedirs(directory, exist_ok=True)
     results["targets"] = targets(results)
+    results["goals"] = goals(results)
     json_path = os.path.join(directory, "latest.json")
     md_path = os.path.join(directory, "latest.md")
     with open(json_path, "w") as out:

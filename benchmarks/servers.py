@@ -25,11 +25,13 @@ SERVERS: dict[str, type[DaphneServer]] = {
 WS_PATHS = {
     "ours": "/v1/realtime/connect?token={token}",
     "bare": "/bare/connect?channel={channel}",
+    "floor": "/floor/ws",
 }
 #: URL path of the SSE subscribers, per server kind.
 SSE_PATHS = {
     "ours": "/v1/realtime/sse?token={token}",
     "eventstream": "/events/?channel={channel}",
+    "floor": "/floor/sse",
 }
 
 
@@ -38,18 +40,32 @@ class ServerGroup:
     layer."""
 
     def __init__(
-        self, kind: str, layer: str, n: int, prefix: str, log_dir: str, server: str = "daphne"
+        self,
+        kind: str,
+        layer: str,
+        n: int,
+        prefix: str,
+        log_dir: str,
+        server: str = "daphne",
+        env: dict[str, str] | None = None,
     ) -> None:
+        #: ``ours-sse``, ``floor-sse``: the server kind, its subscribers over SSE.
+        self.system = kind
+        kind, _, self.variant = kind.partition("-")
         self.kind, self.layer, self.server = kind, layer, server
-        env = {
-            "DJANGO_SETTINGS_MODULE": "benchmarks.server.settings",
-            "BENCH_SERVER": kind,
-            "BENCH_LAYER": layer,
-            "BENCH_PREFIX": prefix,
-            "PYTHONUNBUFFERED": "1",
-        }
+        extra, env = (
+            env,
+            {
+                "DJANGO_SETTINGS_MODULE": "benchmarks.server.settings",
+                "BENCH_SERVER": kind,
+                "BENCH_LAYER": layer,
+                "BENCH_PREFIX": prefix,
+                "PYTHONUNBUFFERED": "1",
+            },
+        )
         if server == "daphne-asgi":
             env["BENCH_DIRECT_WRITES"] = "0"
+        env.update(extra or {})
         self.servers = [
             SERVERS[server](
                 "benchmarks.server.asgi:application",
@@ -59,12 +75,16 @@ class ServerGroup:
             for i in range(n)
         ]
         self.processes: list[psutil.Process] = []
+        self.workers: list[psutil.Process] = []
 
     def start(self) -> ServerGroup:
         for server in self.servers:
             server.start()
             assert server.process is not None
-            self.processes.append(psutil.Process(server.process.pid))
+            parent = psutil.Process(server.process.pid)
+            self.processes.append(parent)
+            # Hypercorn serves from a worker process it starts: its CPU counts too.
+            self.workers += parent.children(recursive=True)
         return self
 
     def stop(self) -> None:
@@ -80,7 +100,7 @@ class ServerGroup:
 
     def transport(self) -> str:
         """How this kind's subscribers connect by default: django-eventstream has SSE only."""
-        return "sse" if self.kind == "eventstream" else "ws"
+        return "sse" if self.kind == "eventstream" or self.variant == "sse" else "ws"
 
     def subscriber_url(
         self, index: int, channel: str, token: str = "", transport: str | None = None
@@ -94,7 +114,7 @@ class ServerGroup:
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the server processes."""
         total = 0.0
-        for proc in self.processes:
+        for proc in self.processes + self.workers:
             times = proc.cpu_times()
             total += times.user + times.system
         return total
@@ -105,11 +125,16 @@ class ServerGroup:
 
 @contextlib.contextmanager
 def serving(
-    kind: str, layer: str, n: int, prefix: str, server: str = "daphne"
+    kind: str,
+    layer: str,
+    n: int,
+    prefix: str,
+    server: str = "daphne",
+    env: dict[str, str] | None = None,
 ) -> Iterator[ServerGroup]:
     """Start the servers; stop them on the way out, whatever happened."""
     log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-logs-")
-    group = ServerGroup(kind, layer, n, prefix, log_dir, server)
+    group = ServerGroup(kind, layer, n, prefix, log_dir, server, env)
     try:
         yield group.start()
     finally:

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 SSE_OPENING = ("retry: 2000\n" + sse_comment("connected")).encode()
 SSE_PING = sse_comment().encode()
 SSE_PING_CHUNK = http_chunk(SSE_PING)
-#: Frames sent in one piece when several are waiting (after a pause, or a backlog).
-SSE_BATCH = 64
+#: Frames taken at once when several are waiting (after a pause, or a backlog).
+BATCH = 64
 
 
 class Subscription:
@@ -116,6 +116,14 @@ class Subscription:
             if frame is not PING:
                 return frame.seq, frame.text
 
+    async def next_frames(self) -> list[Frame]:
+        """The next frame and those already waiting behind it (up to ``BATCH``), in
+        order; raise ``SubscriberClosed`` at the end."""
+        while True:
+            frame = await self._next()
+            if frame is not PING:
+                return [frame, *self._ready()]
+
     async def _next(self) -> Frame:
         """The next frame, or ``PING`` when a keep-alive is due (SSE only)."""
         while True:
@@ -134,11 +142,11 @@ class Subscription:
     def _ready(self) -> list[Frame]:
         """Frames already waiting, to send with the one :meth:`_next` returned."""
         if self._backlog:
-            ready, self._backlog = self._backlog[:SSE_BATCH], self._backlog[SSE_BATCH:]
+            ready, self._backlog = self._backlog[:BATCH], self._backlog[BATCH:]
             for frame in ready:
                 self._subscriber.handed_out(frame.seq)
             return ready
-        return self._subscriber.take_ready(SSE_BATCH)
+        return self._subscriber.take_ready(BATCH)
 
     async def _catch_up(self) -> None:
         assert self._hub is not None
@@ -242,7 +250,7 @@ class Subscription:
                 if frame is PING:
                     yield SSE_PING
                     continue
-                frames = [frame, *self._ready()]
+                frames = [frame, *self._ready()]  # what waits goes out in one piece
                 if own_encoding:
                     yield b"".join([f.sse() for f in frames])
                     continue

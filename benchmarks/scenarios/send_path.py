@@ -21,7 +21,7 @@ def run(ctx: Context) -> dict[str, Any]:
     """``{server: {system: result}}``."""
     p = ctx.params
     out: dict[str, Any] = {}
-    for server in SERVERS:
+    for server in SERVERS[:1] if ctx.quick else SERVERS:  # the smoke run: uvicorn only
         by_layer = at_rate(
             ctx,
             "send_path",

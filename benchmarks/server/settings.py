@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 from django_inngest_realtime.scaling import redis_channel_layer
 
@@ -63,3 +64,5 @@ if os.environ.get("BENCH_INNGEST_CLIENT"):
 if os.environ.get("BENCH_DIRECT_WRITES") == "0":  # every frame through the ASGI send path
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
     INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
+if os.environ.get("BENCH_TRACEMALLOC") == "1":  # the capacity scenario's breakdown
+    tracemalloc.start()

@@ -41,9 +41,9 @@ take goes to the transport's buffer, in order.
 Server-Sent Events the same way (:func:`response_writer`, ``SSE_DIRECT_WRITES``): each
 event, built once per message as one HTTP/1.1 chunk, is written to the connection of the
 streamed response. Django's ASGI handler does not hand a view its ``send``; the SSE
-generator finds Daphne's among its callers' local variables named ``send`` (Django's
-``send_response``), and the writer is used only when all of these hold, else every
-event goes through Django and Daphne as before:
+generator finds Daphne's as the ``send`` argument of the coroutine its task runs
+(Django's ``process_request``), and the writer is used only when all of these hold,
+else every event goes through Django and Daphne as before:
 
 * that ``send`` is Daphne's, for an HTTP/1.1 request over plain TCP (not HTTP/2, not TLS);
 * the response is chunked and started, not finished, and carries no
@@ -53,12 +53,12 @@ event goes through Django and Daphne as before:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
 import sys
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 from twisted.internet import tcp
@@ -94,8 +94,6 @@ _REQUEST_ATTRIBUTES = (
     "channel",
     "channel.transport",
 )
-#: How many callers of the SSE generator are searched for Django's ``send``.
-_MAX_FRAMES = 8
 
 _supported: dict[str, bool] = {}
 
@@ -259,18 +257,15 @@ def response_writer(sent: int) -> ResponseWriter | None:
 
 
 def _streaming_request() -> Any | None:
-    """The Daphne request of the response being streamed by the code that called the
-    caller: the first ``send`` among the callers' local variables (Django's
-    ``ASGIHandler.send_response``), if it is Daphne's."""
-    frame: FrameType | None = sys._getframe(2)
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            return None
-        send = frame.f_locals.get("send")
-        if send is not None:
-            return daphne_request(send)
-        frame = frame.f_back
-    return None
+    """The Daphne request of the response this task streams: Django's ASGI handler runs
+    each request in a task of ``process_request(request, send)``, whose ``send`` it is,
+    if Daphne's. (Only that one frame's locals are read: reading a frame's locals keeps
+    a copy on it for as long as the frame lives.)"""
+    task = asyncio.current_task()
+    frame = getattr(task.get_coro(), "cr_frame", None) if task is not None else None
+    if frame is None or "send" not in frame.f_code.co_varnames:
+        return None
+    return daphne_request(frame.f_locals.get("send"))
 
 
 @implementer(IPushProducer)
