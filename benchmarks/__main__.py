@@ -14,7 +14,17 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-SCENARIOS = ("fanout", "steady", "capacity", "publish_cost", "resume", "approvals", "soak")
+SCENARIOS = (
+    "fanout",
+    "steady",
+    "sse",
+    "send_path",
+    "capacity",
+    "publish_cost",
+    "resume",
+    "approvals",
+    "soak",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,12 +36,34 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--repetitions", type=int, help="override the repetitions")
     run.add_argument("--steady-rate", type=float, help="messages/s of the steady-rate scenario")
     run.add_argument("--out", help="results folder (default benchmarks/results)")
+    draw = sub.add_parser("report", help="draw PNG plots of the results into docs/performance/")
+    draw.add_argument("--results", help="results folder (default benchmarks/results)")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return _report(args.results)
     only = [s for s in args.only.split(",") if s] or list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     return _run(args, only)
+
+
+def _report(folder: str | None) -> int:
+    """Plots of ``latest.json``; ``latest.md`` is written again, naming them."""
+    import json
+
+    from benchmarks import plots, report
+
+    folder = folder or report.RESULTS_DIR
+    with open(os.path.join(folder, "latest.json")) as src:
+        results = json.load(src)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    written = plots.draw(results)
+    results["plots"] = [os.path.relpath(path, root) for path in written]
+    report.write(results, folder)
+    for path in results["plots"]:
+        print(path)
+    return 0
 
 
 def _run(args: argparse.Namespace, only: list[str]) -> int:
@@ -52,7 +84,9 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         fanout,
         publish_cost,
         resume,
+        send_path,
         soak,
+        sse,
         steady,
     )
 
@@ -70,6 +104,8 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "resume": resume.run,
         "approvals": approvals.run,
         "soak": soak.run,
+        "sse": sse.run,
+        "send_path": send_path.run,
     }
     started = time.time()
     results: dict[str, Any] = {

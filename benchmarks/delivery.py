@@ -16,7 +16,7 @@ import httpx
 
 from benchmarks.clients import ClientPool, ClientResult, ClientSpec
 from benchmarks.context import Context
-from benchmarks.params import EVENTSTREAM, OURS
+from benchmarks.params import OURS
 from benchmarks.servers import ServerGroup
 from benchmarks.stats import percentile
 
@@ -29,13 +29,15 @@ def measure(
     messages: int,
     rate: float = 0.0,
     deadline: float = 300.0,
+    transport: str | None = None,
 ) -> dict[str, Any]:
-    """Publish ``messages`` (at ``rate`` per second; 0: back to back) to ``subscribers``."""
+    """Publish ``messages`` (at ``rate`` per second; 0: back to back) to ``subscribers``,
+    connected over ``transport`` (``ws`` or ``sse``; the server kind's own by default)."""
     channel = ctx.channel(servers.kind)
     token = ctx.token(channel) if servers.kind == OURS else ""
-    urls = [servers.subscriber_url(i, channel, token) for i in range(subscribers)]
+    kind = transport or servers.transport()
+    urls = [servers.subscriber_url(i, channel, token, kind) for i in range(subscribers)]
     workers = min(ctx.params.client_processes, subscribers)
-    kind = "sse" if servers.kind == EVENTSTREAM else "ws"
     specs = [
         ClientSpec(
             kind,

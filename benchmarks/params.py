@@ -40,6 +40,10 @@ class Params:
     soak_concurrency: int
     soak_subscribers: int
     soak_messages: int
+    # 8. SSE
+    sse_subscribers: int
+    sse_rate: float
+    sse_seconds: float
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -69,6 +73,9 @@ FULL = Params(
     soak_concurrency=50,
     soak_subscribers=20,
     soak_messages=400,
+    sse_subscribers=100,
+    sse_rate=10.0,
+    sse_seconds=15.0,
 )
 
 QUICK = Params(
@@ -91,4 +98,7 @@ QUICK = Params(
     soak_concurrency=25,
     soak_subscribers=5,
     soak_messages=40,
+    sse_subscribers=20,
+    sse_rate=10.0,
+    sse_seconds=2.0,
 )

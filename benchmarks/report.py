@@ -56,6 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("duplicates", "duplicates"),
     ],
 }
+COLUMNS["sse"] = COLUMNS["send_path"] = COLUMNS["steady"]
 TITLES = {
     "fanout": "1. Fan-out burst",
     "steady": "2. Steady rate",
@@ -64,6 +65,8 @@ TITLES = {
     "resume": "5. Resume",
     "approvals": "6. Approvals (PostgreSQL)",
     "soak": "7. Soak (hostile connections beside well-behaved subscribers, one process)",
+    "sse": "8. SSE (ours and django-eventstream, steady rate)",
+    "send_path": "9. ASGI send path (in-memory layer; the layer column names the server)",
 }
 
 
@@ -155,7 +158,16 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Parameters: " + ", ".join(f"{k}={v}" for k, v in results["parameters"].items()),
         "",
-        "## Targets",
+        "## Goals (issue 19)",
+        "",
+        "| goal | target | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in results["goals"]:
+        lines.append(f"| {row['goal']} | {row['target']} | {row['measured']} | {row['met']} |")
+    lines += [
+        "",
+        "## Targets (round one)",
         "",
         "| target | layer | measured | limit | met |",
         "| --- | --- | --- | --- | --- |",
@@ -173,6 +185,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", f"## {title}", ""]
         if scenario == "publish_cost":
             lines += _publish_cost(data)
+        elif scenario == "capacity":
+            lines += _table(data, COLUMNS[scenario]) + _tracemalloc(data.get("tracemalloc", {}))
         elif scenario == "approvals":
             lines += _approvals(data)
         else:
@@ -188,6 +202,8 @@ def _table(data: dict[str, Any], columns: list[tuple[str, str]]) -> list[str]:
         "| --- | --- | " + " | ".join("---" for _ in columns) + " |",
     ]
     for layer, systems in data.items():
+        if layer == "tracemalloc":
+            continue
         for system, result in systems.items():
             if result.get("error"):
                 lines.append(f"| {layer} | {system} | error: {result['error'][:80]} |")
@@ -223,9 +239,32 @@ def _approvals(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _tracemalloc(data: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for system, probe in data.items():
+        lines += [
+            "",
+            f"Where the Python bytes of one idle `{system}` subscription go (tracemalloc, "
+            f"{probe['connections']:,} connections, by file; total "
+            f"{probe['total_bytes_per_connection']:,.0f} B):",
+            "",
+            "| file | bytes/connection | blocks/connection |",
+            "| --- | --- | --- |",
+        ]
+        for row in probe["top"]:
+            lines.append(
+                f"| {row['file']} | {row['bytes_per_connection']:,.0f} "
+                f"| {row['blocks_per_connection']:.1f} |"
+            )
+    return lines
+
+
 def write(results: dict[str, Any], directory: str = RESULTS_DIR) -> tuple[str, str]:
+    from benchmarks.goals import goals
+
     os.makedirs(directory, exist_ok=True)
     results["targets"] = targets(results)
+    results["goals"] = goals(results)
     json_path = os.path.join(directory, "latest.json")
     md_path = os.path.join(directory, "latest.md")
     with open(json_path, "w") as out:

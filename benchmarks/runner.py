@@ -32,24 +32,30 @@ def compare(
     processes: dict[str, int] = PROCESSES,
     fresh_servers: bool = False,
     warm_up: Measure | None = None,
+    layers: Sequence[str] = LAYERS,
+    server: str = "daphne",
 ) -> dict[str, Any]:
     """``measure`` each system on each layer ``repetitions`` times; loss by us is a failure.
 
     ``fresh_servers`` starts new servers for every repetition (for memory measurements);
-    ``warm_up`` runs once on new servers before anything is measured.
+    ``warm_up`` runs once on new servers before anything is measured; ``server`` names
+    the ASGI server (``servers.SERVERS``).
     """
     out: dict[str, Any] = {}
-    for layer in LAYERS:
+    for layer in layers:
         out[layer] = {}
         for system in systems:
             label = f"{scenario}/{layer}/{system}"
+            if server != "daphne":
+                label = f"{scenario}/{server}/{layer}/{system}"
             reps: list[dict[str, Any]] = []
             error = None
             try:
                 rounds = ctx.params.repetitions if fresh_servers else 1
                 per_round = 1 if fresh_servers else ctx.params.repetitions
                 for _ in range(rounds):
-                    with serving(system, layer, processes[layer], ctx.prefix) as servers:
+                    n = processes[layer]
+                    with serving(system, layer, n, ctx.prefix, server) as servers:
                         if warm_up is not None:
                             warm_up(servers)
                         for _ in range(per_round):

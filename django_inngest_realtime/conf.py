@@ -56,6 +56,9 @@ class RealtimeConfig:
     #: Under Daphne, let the fan-out hub write live frames straight to each WebSocket's
     #: transport instead of through the consumer's send path (``docs/performance.md``).
     WEBSOCKET_DIRECT_WRITES: bool = True
+    #: Under Daphne, let the fan-out hub write each live SSE event straight to the
+    #: streamed response's connection instead of through Django's and Daphne's send path.
+    SSE_DIRECT_WRITES: bool = True
     #: Largest frame, in bytes, a client may send over the WebSocket.
     MAX_FRAME_BYTES: int = 64 * 1024
     #: Frames a client may send over one WebSocket per second, on average; past the

@@ -208,13 +208,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await sub.close()
 
     async def _pump(self, sub: Subscription) -> None:
+        # Straight to the server's ``send`` (what ``self.send`` ends in), and every frame
+        # already waiting at once: the path of every frame under any ASGI server but
+        # Daphne with direct writes.
+        send = self.base_send
         try:
             while True:
                 # Once everything buffered is sent, the hub writes live frames itself
                 # (under Daphne) and this task only wakes for backlogs and closing.
                 sub.go_direct()
-                _, frame = await sub.next_frame()
-                await self.send(text_data=frame)
+                for frame in await sub.next_frames():
+                    await send({"type": "websocket.send", "text": frame.text})
         except SubscriberClosed as exc:
             if exc.reason == "slow":
                 await self._close(CLOSE_SLOW, "Too slow to keep up; resume from your last seq.")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 
-from django_inngest_realtime.transports.wire import FrameWriter, text_frame
+from django_inngest_realtime.envelope import sse_event
+from django_inngest_realtime.transports.wire import FrameWriter, http_chunk, text_frame
 
 
 class SubscriberClosed(Exception):
@@ -18,20 +20,46 @@ class SubscriberClosed(Exception):
 
 
 class Frame:
-    """One live message as the hub received it: its position and its JSON text."""
+    """One live message as the hub received it: its position and its JSON text.
 
-    __slots__ = ("_wire", "seq", "text")
+    Its encodings are built on first use and shared by every connection it goes to.
+    """
+
+    __slots__ = ("_chunk", "_sse", "_wire", "seq", "text")
 
     def __init__(self, seq: int | None, text: str) -> None:
         self.seq = seq
         self.text = text
         self._wire: bytes | None = None
+        self._sse: bytes | None = None
+        self._chunk: bytes | None = None
 
     def wire(self) -> bytes:
-        """The WebSocket frame carrying it, built once for every connection."""
+        """The WebSocket frame carrying it."""
         if self._wire is None:
             self._wire = text_frame(self.text)
         return self._wire
+
+    def sse(self) -> bytes:
+        """The Server-Sent Events event carrying it: its ``id`` the position, or named
+        ``gap`` for the control frame without one."""
+        if self._sse is None:
+            if self.seq is None:
+                event = sse_event(self.text, event="gap")
+            else:
+                event = sse_event(self.text, event_id=str(self.seq))
+            self._sse = event.encode()
+        return self._sse
+
+    def sse_chunk(self) -> bytes:
+        """:meth:`sse` as one chunk of a chunked HTTP/1.1 response."""
+        if self._chunk is None:
+            self._chunk = http_chunk(self.sse())
+        return self._chunk
+
+
+#: What :meth:`Subscriber.get` returns when a keep-alive ping is due.
+PING = Frame(None, "")
 
 
 class Subscriber:
@@ -41,6 +69,26 @@ class Subscriber:
     while the subscriber is *direct* (nothing buffered, the writer has room),
     :meth:`push` writes live frames to the connection itself and the owner is not woken.
     """
+
+    # Slots, a deque made on first use and a future only while the owner waits: an idle
+    # subscription is a few hundred bytes (docs/performance.md, memory).
+    __slots__ = (
+        "_items",
+        "_waiter",
+        "active",
+        "closed_reason",
+        "direct",
+        "encode",
+        "floor",
+        "groups",
+        "last_seq",
+        "maxsize",
+        "needs_resync",
+        "ping_data",
+        "ping_due",
+        "start",
+        "writer",
+    )
 
     def __init__(self, groups: set[str], maxsize: int) -> None:
         self.groups = groups
@@ -57,9 +105,21 @@ class Subscriber:
         #: before frames went missing.
         self.start: int | None = None
         self.writer: FrameWriter | None = None
+        #: What the writer is given for a frame (its WebSocket frame, an HTTP chunk...).
+        self.encode: Callable[[Frame], bytes] = Frame.wire
+        #: What the writer is given for a keep-alive ping (None: the owner sends it).
+        self.ping_data: bytes | None = None
         self.direct = False
-        self._items: collections.deque[Frame] = collections.deque()
-        self._wake = asyncio.Event()
+        #: Set on every live frame; a keep-alive timer clears it (``keepalive.py``).
+        self.active = False
+        self.ping_due = False
+        self._items: collections.deque[Frame] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def push(self, frame: Frame) -> None:
         """Deliver or buffer a live frame; a full buffer closes the subscriber as ``"slow"``."""
@@ -68,25 +128,58 @@ class Subscriber:
         seq = frame.seq
         if seq is not None and self.floor is not None and seq <= self.floor:
             return
+        self.active = True
         if self.direct:
-            if self.writer is not None and self.writer.write(frame.wire()):
+            if self.writer is not None and self.writer.write(self.encode(frame)):
                 self.handed_out(seq)
                 return
             self.direct = False  # queue from here on, in order, until the owner drains
-        if len(self._items) >= self.maxsize:
+        items = self._items
+        if items is None:
+            items = self._items = collections.deque()
+        if len(items) >= self.maxsize:
             self.close("slow")
             return
-        self._items.append(frame)
-        self._wake.set()
+        items.append(frame)
+        self._wake()
+
+    def ping(self) -> None:
+        """A keep-alive is due: write it when direct, else have :meth:`get` return ``PING``."""
+        if self.closed_reason is not None:
+            return
+        if (
+            self.direct
+            and self.ping_data is not None
+            and self.writer is not None
+            and self.writer.write(self.ping_data)
+        ):
+            return
+        self.ping_due = True
+        self._wake()
 
     def handed_out(self, seq: int | None) -> None:
         if seq is not None and (self.last_seq is None or seq > self.last_seq):
             self.last_seq = seq
 
-    def attach(self, writer: FrameWriter) -> None:
-        """Let :meth:`go_direct` hand live frames to ``writer``."""
+    def attach(
+        self,
+        writer: FrameWriter,
+        encode: Callable[[Frame], bytes] = Frame.wire,
+        ping: bytes | None = None,
+    ) -> None:
+        """Let :meth:`go_direct` hand live frames, as ``encode`` makes them, to ``writer``;
+        keep-alive pings are written as ``ping``."""
         self.writer = writer
-        writer.add_waker(self._wake.set)
+        self.encode = encode
+        self.ping_data = ping
+        writer.add_waker(self._wake)
+
+    def detach(self) -> None:
+        """Stop writing directly; what is pushed from now on waits for :meth:`get`."""
+        if self.writer is not None:
+            self.writer.remove_waker(self._wake)
+        self.writer = None
+        self.direct = False
 
     def go_direct(self) -> bool:
         """Write live frames directly from now on, if a writer is attached and has room
@@ -105,11 +198,11 @@ class Subscriber:
         if self.closed_reason is None:
             self.closed_reason = reason
             self.direct = False
-            if reason == "slow":
+            if reason == "slow" and self._items:
                 self._items.clear()  # bounded memory: the client resumes from its position
             if self.writer is not None:
-                self.writer.remove_waker(self._wake.set)
-            self._wake.set()
+                self.writer.remove_waker(self._wake)
+            self._wake()
 
     def resync(self, after: int | None = None) -> None:
         """Live delivery was interrupted after position ``after`` (when known): drop what is
@@ -118,8 +211,9 @@ class Subscriber:
             self.start = after
         self.needs_resync = True
         self.direct = False
-        self._items.clear()
-        self._wake.set()
+        if self._items:
+            self._items.clear()
+        self._wake()
 
     def resume_from(self) -> int | None:
         """The position to re-read history after, if one is known."""
@@ -130,7 +224,8 @@ class Subscriber:
         return self.writer is not None and self.writer.paused
 
     async def get(self) -> Frame | None:
-        """Return the next live frame; raise :class:`SubscriberClosed` once closed and empty.
+        """Return the next live frame, or :data:`PING` when a keep-alive is due; raise
+        :class:`SubscriberClosed` once closed and empty.
 
         Returns None once when :meth:`resync` was called.
         """
@@ -141,9 +236,29 @@ class Subscriber:
                 if self.needs_resync:
                     self.needs_resync = False
                     return None
-                self._wake.clear()
-                await self._wake.wait()
+                if self.ping_due and not self._held():
+                    self.ping_due = False
+                    return PING
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
             frame = self._items.popleft()
+            self.ping_due = False  # the frame keeps the connection alive
             if frame.seq is None or self.floor is None or frame.seq > self.floor:
                 self.handed_out(frame.seq)
                 return frame
+
+    def take_ready(self, limit: int) -> list[Frame]:
+        """Up to ``limit`` more frames already buffered and sendable now, without waiting
+        (the owner sends them together with the one :meth:`get` returned)."""
+        ready: list[Frame] = []
+        items = self._items
+        floor = self.floor
+        while items and len(ready) < limit and not self.needs_resync and not self._held():
+            frame = items.popleft()
+            if frame.seq is None or floor is None or frame.seq > floor:
+                self.handed_out(frame.seq)
+                ready.append(frame)
+        return ready

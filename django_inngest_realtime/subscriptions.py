@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,14 +13,25 @@ from django_inngest_realtime.brokers.base import Replay
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message, sse_comment, sse_event
 from django_inngest_realtime.hub import Hub, get_hub
+from django_inngest_realtime.keepalive import keepalive as keepalive_timer
 from django_inngest_realtime.presences import has_presence, tracker, user_label
 from django_inngest_realtime.run_channels import ended_run
-from django_inngest_realtime.subscriber import Subscriber, SubscriberClosed
+from django_inngest_realtime.subscriber import PING, Frame, Subscriber, SubscriberClosed
 from django_inngest_realtime.tokens import TokenMalformed
 from django_inngest_realtime.topics import ChannelRef, registry
+from django_inngest_realtime.transports import response_writer
+from django_inngest_realtime.transports.wire import http_chunk
 
 if TYPE_CHECKING:
     from django_inngest_realtime.transports import FrameWriter
+
+#: The first bytes of every SSE stream: the client's reconnection delay, and a comment
+#: that tells it (and the benchmarks) the stream is open.
+SSE_OPENING = ("retry: 2000\n" + sse_comment("connected")).encode()
+SSE_PING = sse_comment().encode()
+SSE_PING_CHUNK = http_chunk(SSE_PING)
+#: Frames taken at once when several are waiting (after a pause, or a backlog).
+BATCH = 64
 
 
 class Subscription:
@@ -56,7 +66,7 @@ class Subscription:
         self._subscriber = Subscriber(
             {broker.group(channel, t) for t in topics}, get_config().SUBSCRIBER_QUEUE_SIZE
         )
-        self._backlog: list[tuple[int | None, str]] = []
+        self._backlog: list[Frame] = []
         self._hub: Hub | None = None
         self._closed = False
 
@@ -80,25 +90,31 @@ class Subscription:
         self._subscriber.floor = replay.position
         self._backlog = self._kept(replay.messages)
         if not replay.recovered:
-            self._backlog.insert(0, (None, self.gap_frame()))
+            self._backlog.insert(0, Frame(None, self.gap_frame()))
 
     @property
     def last_seq(self) -> int | None:
         """The highest position handed out, for re-reading history after frames went missing."""
         return self._subscriber.last_seq
 
-    def write_directly(self, writer: FrameWriter) -> None:
-        """Let the hub write this subscription's live frames to ``writer`` whenever nothing
-        is waiting in :meth:`next_frame` (see ``transports/``)."""
-        self._subscriber.attach(writer)
+    def write_directly(
+        self,
+        writer: FrameWriter,
+        encode: Callable[[Frame], bytes] = Frame.wire,
+        ping: bytes | None = None,
+    ) -> None:
+        """Let the hub write this subscription's live frames, as ``encode`` makes them, to
+        ``writer`` whenever nothing is waiting in :meth:`next_frame` (see ``transports/``);
+        keep-alive pings are written as ``ping``."""
+        self._subscriber.attach(writer, encode, ping)
 
     def go_direct(self) -> bool:
         """Hand live frames to the attached writer from now on, if nothing is waiting."""
         return not self._backlog and self._subscriber.go_direct()
 
-    def _kept(self, messages: list[Message]) -> list[tuple[int | None, str]]:
+    def _kept(self, messages: list[Message]) -> list[Frame]:
         wanted = set(self.topics)
-        return [(m.seq, m.to_json()) for m in messages if m.topic in wanted]
+        return [Frame(m.seq, m.to_json()) for m in messages if m.topic in wanted]
 
     async def next_frame(self) -> tuple[int | None, str]:
         """Return the next (seq, JSON frame); raise ``SubscriberClosed`` at the end.
@@ -117,17 +133,41 @@ class Subscription:
 
     async def _next_frame(self) -> tuple[int | None, str]:
         while True:
+            frame = await self._next()
+            if frame is not PING:
+                return frame.seq, frame.text
+
+    async def next_frames(self) -> list[Frame]:
+        """The next frame and those already waiting behind it (up to ``BATCH``), in
+        order; raise ``SubscriberClosed`` at the end."""
+        while True:
+            frame = await self._next()
+            if frame is not PING:
+                return [frame, *self._ready()]
+
+    async def _next(self) -> Frame:
+        """The next frame, or ``PING`` when a keep-alive is due (SSE only)."""
+        while True:
             if self._backlog:
-                seq, frame = self._backlog.pop(0)
-                self._subscriber.handed_out(seq)
-                return seq, frame
+                frame = self._backlog.pop(0)
+                self._subscriber.handed_out(frame.seq)
+                return frame
             # Live frames at or before the replayed position were in the replay: the
             # subscriber skips them.
             live = await self._subscriber.get()
             if live is None:  # live frames went missing: catch up from history
                 await self._catch_up()
                 continue
-            return live.seq, live.text
+            return live
+
+    def _ready(self) -> list[Frame]:
+        """Frames already waiting, to send with the one :meth:`_next` returned."""
+        if self._backlog:
+            ready, self._backlog = self._backlog[:BATCH], self._backlog[BATCH:]
+            for frame in ready:
+                self._subscriber.handed_out(frame.seq)
+            return ready
+        return self._subscriber.take_ready(BATCH)
 
     async def _catch_up(self) -> None:
         assert self._hub is not None
@@ -141,7 +181,7 @@ class Subscription:
             self.position = await self._hub.broker.position(self.channel)
             self.recovered = False
             self._subscriber.floor = self.position
-            self._backlog = [(None, self.gap_frame())]
+            self._backlog = [Frame(None, self.gap_frame())]
             return
         self.since = after
         self._replayed(await self._hub.broker.history(self.channel, after))
@@ -203,25 +243,47 @@ class Subscription:
         response["X-Accel-Buffering"] = "no"
         return response
 
-    async def _sse_events(self, keepalive: float, encode: SseEncoder) -> AsyncIterator[str]:
+    async def _sse_events(self, keepalive: float, encode: SseEncoder) -> AsyncIterator[bytes]:
+        subscriber = self._subscriber
+        timer = keepalive_timer(keepalive) if keepalive > 0 else None
+        own_encoding = encode is json_sse_event
+        writer: FrameWriter | None = None
         try:
-            yield "retry: 2000\n" + sse_comment("connected")
+            yield SSE_OPENING
+            # Resumed once the opening is sent: under Daphne, the hub may now write live
+            # events to the connection itself, each built once for every subscriber.
+            if own_encoding:
+                writer = response_writer(len(SSE_OPENING))
+                if writer is not None:
+                    subscriber.attach(writer, Frame.sse_chunk, SSE_PING_CHUNK)
+            if timer is not None:
+                timer.add(subscriber)
             while True:
+                if writer is not None:
+                    self.go_direct()
                 try:
-                    seq, frame = await asyncio.wait_for(self.next_frame(), keepalive)
-                except TimeoutError:
-                    yield sse_comment()
-                    continue
+                    frame = await self._next()
                 except SubscriberClosed as exc:
                     if exc.reason == "slow":
-                        yield sse_event(
-                            json.dumps({"kind": "close", "reason": "slow"}), event="close"
-                        )
+                        close = json.dumps({"kind": "close", "reason": "slow"})
+                        yield sse_event(close, event="close").encode()
                     return
-                event = encode(seq, frame)
-                if event is not None:
-                    yield event
+                if frame is PING:
+                    yield SSE_PING
+                    continue
+                frames = [frame, *self._ready()]  # what waits goes out in one piece
+                if own_encoding:
+                    yield b"".join([f.sse() for f in frames])
+                    continue
+                events = [e for e in (encode(f.seq, f.text) for f in frames) if e is not None]
+                if events:
+                    yield "".join(events).encode()
         finally:
+            if timer is not None:
+                timer.discard(subscriber)
+            if writer is not None:
+                subscriber.detach()
+                writer.close()
             await self.close()
 
 

@@ -127,6 +127,11 @@ if os.environ.get("TEST_INNGEST_CLIENT"):  # where a child server sends confirma
     INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["TEST_INNGEST_CLIENT"]
 if os.environ.get("TEST_DIRECT_WRITES") == "0":
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
+    INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
+if os.environ.get("TEST_SSE_KEEPALIVE"):
+    INNGEST_REALTIME["SSE_KEEPALIVE"] = float(os.environ["TEST_SSE_KEEPALIVE"])
+if os.environ.get("TEST_GZIP") == "1":  # a middleware that rewrites streamed responses
+    MIDDLEWARE.insert(0, "django.middleware.gzip.GZipMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 STATIC_ROOT = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "static")

@@ -16,9 +16,9 @@ from benchmarks.servers import ServerGroup
 SYSTEMS = (OURS, BARE, EVENTSTREAM)
 
 
-def warm_up(ctx: Context, servers: ServerGroup) -> None:
+def warm_up(ctx: Context, servers: ServerGroup, transport: str | None = None) -> None:
     """A small round first, so imports and first-connection work are not measured."""
-    measure(ctx, servers, subscribers=4, messages=5, deadline=60)
+    measure(ctx, servers, subscribers=4, messages=5, deadline=60, transport=transport)
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -19,7 +19,11 @@ from benchmarks.server.bare import BareConsumer  # noqa: E402
 from django_inngest_realtime.routing import websocket_application  # noqa: E402
 
 routes: dict[str, Any] = {"http": http_application}
-if settings.SERVER == "ours":
+if settings.SERVER == "floor":
+    from benchmarks.server.floor import floor_application
+
+    routes = {"http": floor_application, "websocket": floor_application}
+elif settings.SERVER == "ours":
     routes["websocket"] = websocket_application()
 elif settings.SERVER == "bare":
     routes["websocket"] = URLRouter([path("bare/connect", BareConsumer.as_asgi())])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 from django_inngest_realtime.scaling import redis_channel_layer
 
@@ -60,3 +61,8 @@ else:
     INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
 if os.environ.get("BENCH_INNGEST_CLIENT"):
     INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["BENCH_INNGEST_CLIENT"]
+if os.environ.get("BENCH_DIRECT_WRITES") == "0":  # every frame through the ASGI send path
+    INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
+    INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
+if os.environ.get("BENCH_TRACEMALLOC") == "1":  # the capacity scenario's breakdown
+    tracemalloc.start()

@@ -8,6 +8,7 @@ from benchmarks.server import views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/publish", views.publish_view),
     path("bench/state", views.state_view),
+    path("bench/tracemalloc", views.tracemalloc_view),
 ]
 if settings.SERVER == "ours":
     urlpatterns.append(path("", include("django_inngest_realtime.urls")))

@@ -93,3 +93,42 @@ async def state_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"tasks": tasks, "groups": hub.group_count(), "redis_subscriptions": subscriptions}
     )
+
+
+_marked: list[Any] = []
+
+
+async def tracemalloc_view(request: HttpRequest) -> JsonResponse:
+    """``POST /bench/tracemalloc`` ``{"action": "mark"}`` snapshots what is allocated now;
+    ``{"action": "diff", "per": N}`` answers what was allocated since, by file, per
+    ``N`` connections (the server runs with ``BENCH_TRACEMALLOC=1``)."""
+    import gc
+    import tracemalloc
+
+    spec = json.loads(request.body)
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    if spec["action"] == "mark":
+        _marked[:] = [snapshot]
+        return JsonResponse({"marked": True})
+    per = max(1, int(spec["per"]))
+    stats = snapshot.compare_to(_marked[0], "filename")
+    rows = [
+        {
+            "file": _short(stat.traceback[0].filename),
+            "bytes_per_connection": stat.size_diff / per,
+            "blocks_per_connection": stat.count_diff / per,
+        }
+        for stat in stats[:14]
+    ]
+    total = sum(stat.size_diff for stat in stats) / per
+    return JsonResponse({"total_bytes_per_connection": total, "top": rows})
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "lib/python3.11/", "/work/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename

@@ -1,7 +1,7 @@
 """Ways frames leave the server besides a consumer's ``send``: direct writes to Daphne's
-WebSocket transport and close codes Daphne's ASGI path refuses (``daphne.py``), used only
-when the connection is Daphne's — detected at run time, never imported under another
-server — and keys kept out of access logs (``redaction.py``)."""
+WebSocket and streamed-response (SSE) transports and close codes Daphne's ASGI path
+refuses (``daphne.py``), used only when the connection is Daphne's — detected at run
+time, never imported under another server — and keys kept out of access logs (``redaction.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ def direct_writer(send: Any) -> FrameWriter | None:
     from django_inngest_realtime.transports import daphne
 
     return daphne.writer_for(send)
+
+
+def response_writer(sent: int) -> FrameWriter | None:
+    """A writer straight to the connection of the response the calling generator streams,
+    when Daphne serves it and SSE direct writes are on; ``sent``: the body bytes yielded
+    so far. None means: yield through Django."""
+    if not get_config().SSE_DIRECT_WRITES or "daphne.server" not in sys.modules:
+        return None
+    from django_inngest_realtime.transports import daphne
+
+    return daphne.response_writer(sent)
 
 
 def close_with(send: Any, code: int, reason: str) -> bool:
@@ -41,4 +52,10 @@ def served_by_daphne(send: Any) -> bool:
     return daphne.daphne_protocol(send) is not None
 
 
-__all__ = ["FrameWriter", "close_with", "direct_writer", "served_by_daphne"]
+__all__ = [
+    "FrameWriter",
+    "close_with",
+    "direct_writer",
+    "response_writer",
+    "served_by_daphne",
+]

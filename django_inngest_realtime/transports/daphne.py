@@ -37,10 +37,23 @@ When nothing waits in the transport's buffer, a frame is sent at once with the
 transport's own ``writeSomeData`` (one ``send()``), as asyncio's transports do, instead
 of being buffered until the reactor's next write cycle; whatever the socket does not
 take goes to the transport's buffer, in order.
+
+Server-Sent Events the same way (:func:`response_writer`, ``SSE_DIRECT_WRITES``): each
+event, built once per message as one HTTP/1.1 chunk, is written to the connection of the
+streamed response. Django's ASGI handler does not hand a view its ``send``; the SSE
+generator finds Daphne's as the ``send`` argument of the coroutine its task runs
+(Django's ``process_request``), and the writer is used only when all of these hold,
+else every event goes through Django and Daphne as before:
+
+* that ``send`` is Daphne's, for an HTTP/1.1 request over plain TCP (not HTTP/2, not TLS);
+* the response is chunked and started, not finished, and carries no
+  ``Content-Encoding``; and what Daphne has sent of its body so far is exactly what the
+  generator yielded (no middleware rewrites the stream, as ``GZipMiddleware`` would).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -70,50 +83,91 @@ _TRANSPORT_ATTRIBUTES = (
 )
 #: What it reads of Daphne's (autobahn's) WebSocket protocol.
 _PROTOCOL_ATTRIBUTES = ("state", "STATE_OPEN", "send_queue", "transport")
+#: What it reads of Daphne's HTTP request (``twisted.web.http.Request``) and its channel.
+_REQUEST_ATTRIBUTES = (
+    "finished",
+    "_disconnected",
+    "chunked",
+    "startedWriting",
+    "sentLength",
+    "responseHeaders",
+    "channel",
+    "channel.transport",
+)
 
-_supported: bool | None = None
+_supported: dict[str, bool] = {}
+
+
+def _has(obj: Any, dotted: str) -> bool:
+    for name in dotted.split("."):
+        if not hasattr(obj, name):
+            return False
+        obj = getattr(obj, name)
+    return True
+
+
+def _check(kind: str, protocol: Any, attributes: tuple[str, ...], transport: Any) -> bool:
+    """Whether this Twisted and Daphne have what direct writes of ``kind`` read, checked
+    once, on the first such connection (most are instance attributes)."""
+    known = _supported.get(kind)
+    if known is None:
+        missing = [a for a in attributes if not _has(protocol, a)]
+        missing += [f"transport.{a}" for a in _TRANSPORT_ATTRIBUTES if not hasattr(transport, a)]
+        known = _supported[kind] = not missing
+        if missing:
+            logger.warning(
+                "%s direct writes are off: this Daphne/Twisted lacks %s; frames take the "
+                "ASGI send path (see the tested versions in pyproject.toml).",
+                kind,
+                ", ".join(missing),
+            )
+    return known
 
 
 def supported(protocol: Any) -> bool:
-    """Whether this Twisted and Daphne have what direct writes read, checked once, on the
-    first Daphne WebSocket connection (most are instance attributes)."""
-    global _supported
-    if _supported is None:
-        missing = [a for a in _PROTOCOL_ATTRIBUTES if not hasattr(protocol, a)]
-        transport = getattr(protocol, "transport", None)
-        missing += [f"transport.{a}" for a in _TRANSPORT_ATTRIBUTES if not hasattr(transport, a)]
-        _supported = not missing
-        if missing:
-            logger.warning(
-                "WebSocket direct writes are off: this Daphne/Twisted lacks %s; frames take "
-                "the ASGI send path (see the tested versions in pyproject.toml).",
-                ", ".join(missing),
-            )
-    return _supported
+    """Whether WebSocket direct writes can be used with this Daphne protocol's versions."""
+    return _check("WebSocket", protocol, _PROTOCOL_ATTRIBUTES, protocol.transport)
 
 
-def daphne_protocol(send: Any) -> Any | None:
-    """The Daphne WebSocket protocol behind an ASGI ``send``, or None when it is not Daphne's.
+def _served(send: Any) -> Any | None:
+    """Daphne's protocol object (WebSocket protocol or HTTP request) behind an ASGI
+    ``send``, or None when it is not Daphne's.
 
     Looks through Channels' session middleware, which wraps ``send`` in a method that
-    passes WebSocket messages on unchanged.
+    passes messages on unchanged.
     """
     server_module = sys.modules.get("daphne.server")
-    ws_module = sys.modules.get("daphne.ws_protocol")
-    if server_module is None or ws_module is None:
+    if server_module is None:
         return None
     for _ in range(_MAX_UNWRAP):
         if isinstance(send, functools.partial):
             owner = getattr(send.func, "__self__", None)
             if isinstance(owner, server_module.Server) and send.args:
-                protocol = send.args[0]
-                return protocol if isinstance(protocol, ws_module.WebSocketProtocol) else None
+                return send.args[0]
             return None
         inner = getattr(getattr(send, "__self__", None), "real_send", None)
         if inner is None:
             return None
         send = inner
     return None
+
+
+def daphne_protocol(send: Any) -> Any | None:
+    """The Daphne WebSocket protocol behind an ASGI ``send``, or None when it is not Daphne's."""
+    ws_module = sys.modules.get("daphne.ws_protocol")
+    protocol = _served(send)
+    if ws_module is None or not isinstance(protocol, ws_module.WebSocketProtocol):
+        return None
+    return protocol
+
+
+def daphne_request(send: Any) -> Any | None:
+    """The Daphne HTTP request behind an ASGI ``send``, or None when it is not Daphne's."""
+    http_module = sys.modules.get("daphne.http_protocol")
+    request = _served(send)
+    if http_module is None or not isinstance(request, http_module.WebRequest):
+        return None
+    return request
 
 
 def close_with(send: Any, code: int, reason: str) -> bool:
@@ -172,6 +226,48 @@ def writer_for(send: Any) -> DirectWriter | None:
     return DirectWriter(protocol)
 
 
+def response_writer(sent: int) -> ResponseWriter | None:
+    """A writer for the response the calling generator streams, when it is Daphne's and
+    the body Daphne has sent so far is the ``sent`` bytes the generator yielded."""
+    request = _streaming_request()
+    if request is None:
+        return None
+    from twisted.web import http
+
+    channel = getattr(request, "channel", None)
+    if not isinstance(channel, http.HTTPChannel):
+        return None  # HTTP/2, or the request is over
+    transport = getattr(channel, "transport", None)
+    if not isinstance(transport, tcp.Connection) or not transport.connected:
+        return None  # TLS or already gone
+    if not _check("SSE", request, _REQUEST_ATTRIBUTES, transport):
+        return None
+    if (
+        request.finished
+        or request._disconnected
+        or not request.chunked
+        or not request.startedWriting
+        or request.sentLength != sent
+        or request.responseHeaders.hasHeader(b"content-encoding")
+    ):
+        return None  # not streaming, or a middleware changes what is sent
+    if transport.producer is not None and not transport.streamingProducer:
+        return None
+    return ResponseWriter(request)
+
+
+def _streaming_request() -> Any | None:
+    """The Daphne request of the response this task streams: Django's ASGI handler runs
+    each request in a task of ``process_request(request, send)``, whose ``send`` it is,
+    if Daphne's. (Only that one frame's locals are read: reading a frame's locals keeps
+    a copy on it for as long as the frame lives.)"""
+    task = asyncio.current_task()
+    frame = getattr(task.get_coro(), "cr_frame", None) if task is not None else None
+    if frame is None or "send" not in frame.f_code.co_varnames:
+        return None
+    return daphne_request(frame.f_locals.get("send"))
+
+
 @implementer(IPushProducer)
 class DirectWriter:
     """Writes frames to one Daphne WebSocket connection; a Twisted streaming producer."""
@@ -180,7 +276,15 @@ class DirectWriter:
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
-        transport = self._transport = protocol.transport
+        self._take(protocol.transport)
+
+    def _open(self) -> bool:
+        """Whether frames may be written to the connection now."""
+        protocol = self._protocol
+        return bool(protocol.state == protocol.STATE_OPEN and not protocol.send_queue)
+
+    def _take(self, transport: Any) -> None:
+        self._transport = transport
         self._wakers: list[Callable[[], None]] = []
         #: The producer registered before this writer, kept informed and put back on close.
         self._previous: Any = transport.producer
@@ -192,8 +296,7 @@ class DirectWriter:
 
     def write(self, data: bytes) -> bool:
         """Write one frame; False when it cannot be written now (the caller queues it)."""
-        protocol = self._protocol
-        if self.paused or protocol.state != protocol.STATE_OPEN or protocol.send_queue:
+        if self.paused or not self._open():
             return False
         transport = self._transport
         if (
@@ -248,3 +351,17 @@ class DirectWriter:
             self._previous.stopProducing()
         for wake in list(self._wakers):
             wake()
+
+
+class ResponseWriter(DirectWriter):
+    """Writes HTTP chunks to the connection of one streamed Daphne response."""
+
+    __slots__ = ()
+
+    def __init__(self, request: Any) -> None:
+        self._protocol = request
+        self._take(request.channel.transport)
+
+    def _open(self) -> bool:
+        request = self._protocol
+        return not (request.finished or request._disconnected)

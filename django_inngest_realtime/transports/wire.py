@@ -1,4 +1,4 @@
-"""WebSocket frames as bytes, and what writes them to a connection directly."""
+"""WebSocket frames and HTTP chunks as bytes, and what writes them to a connection directly."""
 
 from __future__ import annotations
 
@@ -20,8 +20,14 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
+def http_chunk(data: bytes) -> bytes:
+    """``data`` as one chunk of an HTTP/1.1 response in chunked transfer coding."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
 class FrameWriter(Protocol):
-    """Writes whole WebSocket frames to one connection, bypassing its consumer."""
+    """Writes whole frames (WebSocket frames, or HTTP chunks of a streamed response) to
+    one connection, bypassing the ASGI application's ``send``."""
 
     #: True while the connection cannot take more (its send buffer is full, or it is gone).
     paused: bool

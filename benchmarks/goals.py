@@ -1,0 +1,121 @@
+"""The goals of issue 19 ("Performance, round two"), each with its target, what the run
+measured and whether it was met; a goal the run did not measure says so."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from benchmarks.params import BARE, EVENTSTREAM, OURS
+
+CPU, P99, LOST = "server_cpu_us_per_delivery", "latency_p99_ms", "lost"
+
+
+def _summary(results: dict[str, Any], *path: str) -> dict[str, Any] | None:
+    node: Any = results["scenarios"]
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node.get("summary") if isinstance(node, dict) else None
+
+
+def _median(summary: dict[str, Any] | None, key: str) -> float:
+    if not summary or key not in summary:
+        return math.nan
+    return float(summary[key]["median"])
+
+
+def _verdict(checks: list[bool | None]) -> str:
+    if not checks or any(c is None for c in checks):
+        return "not measured"
+    return "met" if all(checks) else "**not met**"
+
+
+def _at_most(value: float, limit: float) -> bool | None:
+    return None if math.isnan(value) or math.isnan(limit) else value <= limit
+
+
+def _compare(
+    results: dict[str, Any], scenario: str, where: list[str], baseline: str, ratio: float
+) -> tuple[list[str], list[bool | None]]:
+    """Ours against ``baseline`` in each of ``where`` (layers, or servers)."""
+    parts: list[str] = []
+    checks: list[bool | None] = []
+    for place in where:
+        ours = _summary(results, scenario, place, OURS)
+        base = _summary(results, scenario, place, baseline)
+        cpu = _median(ours, CPU) / _median(base, CPU)
+        p99, base_p99 = _median(ours, P99), _median(base, P99)
+        lost = _median(ours, LOST)
+        parts.append(
+            f"{place}: {cpu:.2f}x ({_median(ours, CPU):.1f} / {_median(base, CPU):.1f} µs), "
+            f"p99 {p99:.1f} / {base_p99:.1f} ms, lost {lost:.0f}"
+        )
+        checks += [_at_most(cpu, ratio), _at_most(p99, base_p99), _at_most(lost, 0.0)]
+    return parts, checks
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+
+    parts, checks = _compare(results, "sse", ["memory", "redis"], EVENTSTREAM, 0.4)
+    p = results["parameters"]
+    shape = f"{p['sse_subscribers']} subscribers x {p['sse_rate']:g} msg/s"
+    rows.append(
+        {
+            "goal": f"1. SSE vs django-eventstream ({shape})",
+            "target": "CPU/delivery ≤ 0.4x eventstream, p99 ≤ eventstream's, no loss "
+            "(local and redis)",
+            "measured": "; ".join(parts),
+            "met": _verdict(checks),
+        }
+    )
+    servers = list((results["scenarios"].get("send_path") or {}).keys())
+    parts, checks = _compare(results, "send_path", servers, BARE, 0.2)
+    rows.append(
+        {
+            "goal": f"2. ASGI send path vs a bare Channels consumer ({shape})",
+            "target": "CPU/delivery ≤ 0.2x bare, p99 no worse (uvicorn, hypercorn, "
+            "Daphne without direct writes)",
+            "measured": "; ".join(parts) if servers else "-",
+            "met": _verdict(checks) if servers else "not measured",
+        }
+    )
+    capacity = (results["scenarios"].get("capacity") or {}).get("memory", {})
+
+    def rss(system: str) -> float:
+        return _median((capacity.get(system) or {}).get("summary"), "rss_kb_per_connection")
+
+    ws, sse = rss(OURS), rss("ours-sse")
+    floor_ws, floor_sse, bare = rss("floor"), rss("floor-sse"), rss(BARE)
+    connections = _median((capacity.get(OURS) or {}).get("summary"), "connections")
+    rows.append(
+        {
+            "goal": "3. Memory per idle subscription, one Daphne process",
+            "target": "≤ 24 KB WebSocket, ≤ 16 KB SSE at 5,000 connections (the full run)",
+            "measured": (
+                f"at {connections:,.0f}: WebSocket {ws:.1f} KB (floor {floor_ws:.1f}, bare "
+                f"{bare:.1f}); SSE {sse:.1f} KB (floor {floor_sse:.1f})"
+            ),
+            "met": _verdict([_at_most(ws, 24.0), _at_most(sse, 16.0)]),
+        }
+    )
+    for goal, target in (
+        ("4. 10,000 subscriptions in one process", "all connect; a publish reaches all in 1 s"),
+        ("5. 1 / 2 / 4 Daphne processes on redis", "CPU/delivery, Redis CPU/publish, model"),
+        ("6. Function step publish() to a browser frame", "p50 / p99 reported"),
+    ):
+        rows.append(
+            {"goal": goal, "target": target, "measured": "not in this run", "met": "not measured"}
+        )
+    plots = results.get("plots") or []
+    rows.append(
+        {
+            "goal": "7. Plots (`python -m benchmarks report`)",
+            "target": "PNG plots in docs/performance/",
+            "measured": ", ".join(plots) if plots else "drawn by `python -m benchmarks report`",
+            "met": "met" if plots else "not measured",
+        }
+    )
+    return rows
