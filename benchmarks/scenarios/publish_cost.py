@@ -1,6 +1,8 @@
 """4. Publish cost: microseconds per ``publish()`` against a bare ``group_send``.
 
-In one process per layer, with a subscriber of each present and drained: ``publish()``
+In one process per layer (the in-memory layer with the ``local`` broker, Redis with the
+``redis`` broker, and channels_rabbitmq with the ``channels`` broker and its history in
+PostgreSQL), with a subscriber of each present and drained: ``publish()``
 (validation, envelope, history, group send, to the fan-out hub) against
 ``channel_layer.group_send`` of the same data as a JSON text to a group with one
 channel-layer channel (what a bare consumer app does). Both loops yield to the event
@@ -29,13 +31,16 @@ from benchmarks.runner import log, run_child
 def run(ctx: Context) -> dict[str, Any]:
     p = ctx.params
     out: dict[str, Any] = {}
-    for layer in LAYERS:
+    # And the channels broker: fan-out through channels_rabbitmq, history in PostgreSQL.
+    for layer in (*LAYERS, "rabbitmq"):
         env = {
             "DJANGO_SETTINGS_MODULE": "benchmarks.server.settings",
             "BENCH_SERVER": "ours",
             "BENCH_LAYER": layer,
             "BENCH_PREFIX": ctx.prefix,
         }
+        if layer == "rabbitmq":
+            env["BENCH_DB"] = "postgres"
         args = [str(p.publish_calls), str(p.publish_blocks)]
         try:
             out[layer] = run_child("benchmarks.scenarios.publish_cost", args, env, timeout=600)
@@ -100,6 +105,8 @@ async def _measure(calls: int, blocks: int) -> dict[str, Any]:
             task.cancel()
         await subscription.close()
         await get_broker().aclose()
+        if hasattr(layer, "close"):  # channels_rabbitmq's connection, before the loop ends
+            await layer.close()
     summary = {
         name: {"median": statistics.median(v), "min": min(v), "max": max(v)}
         for name, v in times.items()
@@ -113,8 +120,23 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.db import connection
+
+    from django_inngest_realtime.brokers import reset_broker
+
     calls, blocks = int(sys.argv[1]), int(sys.argv[2])
-    print(json.dumps(asyncio.run(_measure(calls, blocks))))
+    if connection.vendor != "postgresql":
+        print(json.dumps(asyncio.run(_measure(calls, blocks))))
+        return
+    # The channels broker keeps history in the database: a database of its own, dropped after.
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        result = asyncio.run(_measure(calls, blocks))
+    finally:
+        reset_broker()  # closes the broker's database thread and its connection
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

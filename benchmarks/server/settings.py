@@ -51,6 +51,14 @@ if LAYER == "redis":
     if SERVER == "eventstream":
         # django-eventstream's multi-process mode: Redis pub/sub on its fixed channel.
         EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
+elif LAYER == "rabbitmq":  # the channels broker (publish cost only)
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer",
+            "CONFIG": {"host": os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1/")},
+        }
+    }
+    INNGEST_REALTIME = {"BROKER": "channels", "GROUP_PREFIX": PREFIX}
 else:
     CHANNEL_LAYERS = {
         "default": {
