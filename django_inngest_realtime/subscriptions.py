@@ -125,11 +125,15 @@ class Subscription:
         if self._run_ended:
             raise SubscriberClosed("run ended")
         seq, frame = await self._next_frame()
-        if self.until_run_end and seq is not None:
-            run_id = ended_run(frame)
-            if run_id is not None and self.until_run_end in (True, run_id):
-                self._run_ended = True
+        self._run_ended = self._ends_run(seq, frame)
         return seq, frame
+
+    def _ends_run(self, seq: int | None, frame: str) -> bool:
+        """True when ``frame`` is the end of the run this subscription waits for."""
+        if not self.until_run_end or seq is None:
+            return False
+        run_id = ended_run(frame)
+        return run_id is not None and self.until_run_end in (True, run_id)
 
     async def _next_frame(self) -> tuple[int | None, str]:
         while True:
@@ -251,8 +255,9 @@ class Subscription:
         try:
             yield SSE_OPENING
             # Resumed once the opening is sent: under Daphne, the hub may now write live
-            # events to the connection itself, each built once for every subscriber.
-            if own_encoding:
+            # events to the connection itself, each built once for every subscriber (not
+            # when the stream ends with a run: each frame is looked at here then).
+            if own_encoding and not self.until_run_end:
                 writer = response_writer(len(SSE_OPENING))
                 if writer is not None:
                     subscriber.attach(writer, Frame.sse_chunk, SSE_PING_CHUNK)
@@ -272,12 +277,18 @@ class Subscription:
                     yield SSE_PING
                     continue
                 frames = [frame, *self._ready()]  # what waits goes out in one piece
+                ended = [i for i, f in enumerate(frames) if self._ends_run(f.seq, f.text)]
+                if ended:  # the run's end is the stream's last event
+                    frames = frames[: ended[0] + 1]
+                    self._run_ended = True
                 if own_encoding:
                     yield b"".join([f.sse() for f in frames])
-                    continue
-                events = [e for e in (encode(f.seq, f.text) for f in frames) if e is not None]
-                if events:
-                    yield "".join(events).encode()
+                else:
+                    events = [e for e in (encode(f.seq, f.text) for f in frames) if e is not None]
+                    if events:
+                        yield "".join(events).encode()
+                if self._run_ended:
+                    return
         finally:
             if timer is not None:
                 timer.discard(subscriber)

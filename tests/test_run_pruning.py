@@ -15,6 +15,14 @@ from tests.helpers import realtime_settings
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_other_runs() -> None:
+    """Only this test's runs: others' may be left in the database by transactional tests
+    (the SDK's test runner names every run "test")."""
+    RunTarget.objects.all().delete()
+    RunRecord.objects.all().delete()
+
+
 def record(run_id: str, status: str, age: datetime.timedelta) -> None:
     when = timezone.now() - age
     RunRecord.objects.create(run_id=run_id, status=status, started_at=when, updated_at=when)

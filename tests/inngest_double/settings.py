@@ -12,4 +12,7 @@ INNGEST_REALTIME = {
     # Every publish is also sent to the double's POST /v1/realtime/publish.
     "FORWARD_TO_INNGEST": True,
     "INNGEST_CLIENT": "tests.inngest_double.app_functions.inngest_client",
+    # This app has no migrated database (the double is what is tested here); run status,
+    # which keeps a row per run, is tested in tests/test_run_status*.py.
+    "RUN_STATUS": False,
 }
