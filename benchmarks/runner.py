@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from benchmarks.context import Context
@@ -91,3 +92,20 @@ def run_child(module: str, args: Sequence[str], env: dict[str, str], timeout: fl
     if proc.returncode != 0:
         raise RuntimeError(f"{module} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def own_database() -> Iterator[None]:
+    """In a scenario's child process: a database of its own (the settings' PostgreSQL, a
+    test database), created now and dropped after, with what the broker holds open on it."""
+    from django.db import connection
+
+    from django_inngest_realtime.brokers import reset_broker
+
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        reset_broker()  # the broker's database thread and its connection
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)

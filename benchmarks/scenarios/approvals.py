@@ -27,7 +27,7 @@ from typing import Any
 import inngest
 
 from benchmarks.context import Context
-from benchmarks.runner import log, run_child
+from benchmarks.runner import log, own_database, run_child
 from benchmarks.stats import percentile
 
 #: Arrival time of each event at the stand-in event API, by event id.
@@ -178,14 +178,12 @@ def _main() -> None:
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.server.settings")
     import django
-    from django.db import connection
 
     django.setup()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        result = _measure(int(sys.argv[1]), int(sys.argv[2]))
+        with own_database():
+            result = _measure(int(sys.argv[1]), int(sys.argv[2]))
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
         server.shutdown()
     print(json.dumps(result))
 

@@ -15,6 +15,7 @@ Run by the harness as ``python -m benchmarks.scenarios.publish_cost LAYER CALLS 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -25,7 +26,7 @@ from typing import Any
 
 from benchmarks.context import Context
 from benchmarks.params import LAYERS
-from benchmarks.runner import log, run_child
+from benchmarks.runner import log, own_database, run_child
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -122,20 +123,10 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from django_inngest_realtime.brokers import reset_broker
-
     calls, blocks = int(sys.argv[1]), int(sys.argv[2])
-    if connection.vendor != "postgresql":
-        print(json.dumps(asyncio.run(_measure(calls, blocks))))
-        return
     # The channels broker keeps history in the database: a database of its own, dropped after.
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with own_database() if connection.vendor == "postgresql" else contextlib.nullcontext():
         result = asyncio.run(_measure(calls, blocks))
-    finally:
-        reset_broker()  # closes the broker's database thread and its connection
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
     print(json.dumps(result))
 
 
