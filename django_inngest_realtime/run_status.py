@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.envelope import Message
+from django_inngest_realtime.locked import when_unlocked
 from django_inngest_realtime.publishing import _deliver, _deliver_sync
 from django_inngest_realtime.run_channels import RUN_TOPIC, run_channel_ref, target_key
 
@@ -95,18 +96,17 @@ def _record_targets(run_id: str, targets: Iterable[tuple[str, str]]) -> None:
 
     rows = [RunTarget(run_id=run_id, key=target_key(c, t), channel=c, topic=t) for c, t in targets]
     if rows:
-        RunTarget.objects.bulk_create(rows, ignore_conflicts=True)
+        when_unlocked(lambda: RunTarget.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 def _begin(run_id: str, fn_id: str) -> list[Message]:
     """Record the run as running; its start message if this call recorded it."""
     from django_inngest_realtime.models import RunRecord
 
-    try:
-        with transaction.atomic():
-            record, created = RunRecord.objects.get_or_create(
-                run_id=run_id, defaults={"fn_id": fn_id}
-            )
+    try:  # not in a transaction of ours: on SQLite, a read then a write there is refused
+        record, created = when_unlocked(
+            lambda: RunRecord.objects.get_or_create(run_id=run_id, defaults={"fn_id": fn_id})
+        )
     except IntegrityError:  # another request of the run recorded it meanwhile
         return []
     if not created:
@@ -126,10 +126,13 @@ def prune_runs() -> int:
     ids = list(old.values_list("run_id", flat=True)[:1000])
     if not ids:
         return 0
-    with transaction.atomic():
-        RunTarget.objects.filter(run_id__in=ids).delete()
-        deleted, _ = RunRecord.objects.filter(run_id__in=ids).exclude(status=RUNNING).delete()
-    return deleted
+
+    def delete() -> int:
+        with transaction.atomic():
+            RunTarget.objects.filter(run_id__in=ids).delete()
+            return RunRecord.objects.filter(run_id__in=ids).exclude(status=RUNNING).delete()[0]
+
+    return when_unlocked(delete)
 
 
 def _end(
@@ -148,17 +151,20 @@ def _end(
     if outcome.status == RUNNING:
         return []
     now = timezone.now()
-    moved = RunRecord.objects.filter(run_id=run_id, status=RUNNING).update(
-        status=outcome.status, updated_at=now
-    )
+    running = RunRecord.objects.filter(run_id=run_id, status=RUNNING)
+    moved = when_unlocked(lambda: running.update(status=outcome.status, updated_at=now))
     if not moved:
         if known_only or RunRecord.objects.filter(run_id=run_id).exists():
             return []  # ended already, or not a run of this app
-        try:  # a run that started before run status was on
+
+        def create() -> None:
             with transaction.atomic():
                 RunRecord.objects.create(
                     run_id=run_id, fn_id=fn_id, status=outcome.status, updated_at=now
                 )
+
+        try:  # a run that started before run status was on
+            when_unlocked(create)
         except IntegrityError:
             return []
     targets = RunTarget.objects.filter(run_id=run_id).values_list("channel", "topic")
@@ -169,10 +175,11 @@ def _undo(run_id: str, status: str) -> None:
     """Sending the messages of ``status`` failed: let a retry of the request send them."""
     from django_inngest_realtime.models import RunRecord
 
+    rows = RunRecord.objects.filter(run_id=run_id, status=status)
     if status == RUNNING:
-        RunRecord.objects.filter(run_id=run_id, status=RUNNING).delete()
+        when_unlocked(rows.delete)
     else:
-        RunRecord.objects.filter(run_id=run_id, status=status).update(status=RUNNING)
+        when_unlocked(lambda: rows.update(status=RUNNING))
 
 
 def begin_sync(run_id: str, fn_id: str) -> list[Message]:

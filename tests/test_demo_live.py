@@ -57,8 +57,9 @@ async def test_the_posts_list_follows_saves_and_deletes(demo: Demo, browser: Any
 
 async def run_a_job(page: Any, button: str, status: str) -> str:
     """Start a job from the Run status page; wait until its widget shows ``status``."""
+    before = page.url
     await page.get_by_role("button", name=button, exact=True).click()
-    await page.wait_for_url("**/runs/?job=*")
+    await page.wait_for_url(lambda url: "/runs/?job=" in url and url != before)  # this job's
     await page.wait_for_selector("#job .inngest-realtime-run [data-state='live']", timeout=15_000)
     shown = page.locator("#job .inngest-realtime-run-status")
     await page.wait_for_function(

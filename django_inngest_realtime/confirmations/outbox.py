@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import inngest
-from django.db import OperationalError, connections
+from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
 from django_inngest_realtime.client import get_inngest_client
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.confirmations import notifiers
+from django_inngest_realtime.locked import when_unlocked
 from django_inngest_realtime.models import ConfirmationNotice, ConfirmationReply
 
 logger = logging.getLogger("django_inngest_realtime.confirmations")
@@ -88,24 +89,10 @@ def _deliver(
     return True
 
 
-#: How long recording a send's outcome retries while SQLite reports "locked".
-LOCKED_RETRY_SECONDS = 10.0
-
-
 def _record(model: type[Row], pk: int, **fields: Any) -> None:
     """Record what a send did. It has happened: a lost record would send it again once the
     lease ends, so SQLite's "database is locked" (a concurrent writer) is waited out."""
-    deadline = time.monotonic() + LOCKED_RETRY_SECONDS
-    delay = 0.01
-    while True:
-        try:
-            model._default_manager.filter(pk=pk).update(**fields)
-            return
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
+    when_unlocked(lambda: model._default_manager.filter(pk=pk).update(**fields))
 
 
 def deliver(pk: int, *, force: bool = False) -> bool:

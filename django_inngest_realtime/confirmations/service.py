@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pydantic
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -34,6 +32,7 @@ from django_inngest_realtime.confirmations.state import (
     publish_state,
     username,
 )
+from django_inngest_realtime.locked import when_unlocked
 from django_inngest_realtime.models import Confirmation, ConfirmationReply
 from django_inngest_realtime.signals import confirmation_decided
 
@@ -127,26 +126,11 @@ def _already(confirmation: Confirmation) -> AlreadyDecided | Expired:
     )
 
 
-#: How long a decision retries while SQLite reports "database is locked".
-LOCKED_RETRY_SECONDS = 10.0
-
-
 def _close(token: object, status: Status, user: Any, data: Any, chosen: Any = None) -> Decision:
     """Decide once. On SQLite, where concurrent writers get "database is locked" at once
     instead of waiting on a row lock, the decision's transaction is run again (with a
     short backoff) so the losers see the winner and answer ``AlreadyDecided``."""
-    if connection.in_atomic_block:  # the caller's transaction: its retry is the caller's
-        return _close_once(token, status, user, data, chosen)
-    deadline = time.monotonic() + LOCKED_RETRY_SECONDS
-    delay = 0.005
-    while True:
-        try:
-            return _close_once(token, status, user, data, chosen)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay * (1 + random.random()))
-        delay = min(delay * 2, 0.2)
+    return when_unlocked(lambda: _close_once(token, status, user, data, chosen))
 
 
 def _close_once(token: object, status: Status, user: Any, data: Any, chosen: Any) -> Decision:
