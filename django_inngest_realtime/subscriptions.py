@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import StreamingHttpResponse
 
+from django_inngest_realtime import request_thread
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.brokers.base import Replay
 from django_inngest_realtime.conf import get_config
@@ -254,6 +255,8 @@ class Subscription:
         writer: FrameWriter | None = None
         try:
             yield SSE_OPENING
+            # The request's sync work is done: its thread need not wait for the stream.
+            await request_thread.release()
             # Resumed once the opening is sent: under Daphne, the hub may now write live
             # events to the connection itself, each built once for every subscriber (not
             # when the stream ends with a run: each frame is looked at here then).
