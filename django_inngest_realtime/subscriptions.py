@@ -113,6 +113,12 @@ class Subscription:
         """Hand live frames to the attached writer from now on, if nothing is waiting."""
         return not self._backlog and self._subscriber.go_direct()
 
+    def when_woken(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever there is something to take (frames waiting, the end)
+        while nobody waits for it: an owner whose attached writer takes every live frame
+        need not keep a task waiting (``consumers.py``)."""
+        self._subscriber.on_wake = callback
+
     def _kept(self, messages: list[Message]) -> list[Frame]:
         wanted = set(self.topics)
         return [Frame(m.seq, m.to_json()) for m in messages if m.topic in wanted]
@@ -213,6 +219,7 @@ class Subscription:
             return
         self._closed = True
         self._subscriber.close()
+        self._subscriber.on_wake = None
         if self._hub is not None:
             await self._hub.remove(self._subscriber)
         if self._member is not None:
