@@ -4,7 +4,7 @@ Django runs each request in asgiref's ``ThreadSensitiveContext``: the request's 
 thread-sensitive ``sync_to_async`` call (a ``request_started`` receiver, loading the
 session) starts a one-thread executor, which lives until the request ends. For a
 Server-Sent Events response that is the stream's whole life: an idle OS thread, its
-stack and its Python state, per open stream (about 20 KB of resident memory each,
+stack and its Python state, per open stream (about 23 KB of resident memory each,
 ``docs/performance.md``), and any database connection the request opened in it.
 
 Once a stream has begun, the request's sync work is done. :func:`release` closes the
