@@ -12,6 +12,7 @@ is refused *before* the upgrade, as Inngest's server does: Inngest's clients the
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_inngest_realtime import jsonbody
 from django_inngest_realtime.conf import get_config
+from django_inngest_realtime.keepalive import websocket_pings
 from django_inngest_realtime.subscriber import SubscriberClosed
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import TokenError, bearer_key, verify_token
@@ -52,7 +54,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]]
     writer: FrameWriter | None = None
+    #: The connection's ping task where no direct writer is (else one timer pings them all).
     pinger: asyncio.Task[None] | None = None
+    ping_interval: float | None = None
     closing = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -88,8 +92,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for name, (sub, _) in self.subscriptions.items():
             if self.writer is not None:
                 sub.write_directly(self.writer)
-            self.subscriptions[name] = (sub, asyncio.create_task(self._pump(sub)))
-        self.pinger = asyncio.create_task(self._ping())
+            self.subscriptions[name] = (sub, asyncio.create_task(self._pump(name, sub)))
+        if self.writer is not None:
+            self.ping_interval = get_config().WS_PING_INTERVAL
+            websocket_pings(self.ping_interval).add(self.writer)
+        else:
+            self.pinger = asyncio.create_task(self._ping())
 
     async def _refuse_handshake(self, refused: TokenError) -> None:
         """Answer the handshake with HTTP 401 and a JSON body where the server lets us
@@ -197,7 +205,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         ).start()
         if self.writer is not None:  # None until the socket is accepted
             sub.write_directly(self.writer)
-        pump = asyncio.create_task(self._pump(sub)) if start_pump else None
+        pump = asyncio.create_task(self._pump(name, sub)) if start_pump else None
         self.subscriptions[name] = (sub, pump)
         return sub
 
@@ -207,7 +215,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             pump.cancel()
         await sub.close()
 
-    async def _pump(self, sub: Subscription) -> None:
+    async def _pump(self, name: str, sub: Subscription) -> None:
         # Straight to the server's ``send`` (what ``self.send`` ends in), and every frame
         # already waiting at once: the path of every frame under any ASGI server but
         # Daphne with direct writes.
@@ -215,13 +223,24 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         try:
             while True:
                 # Once everything buffered is sent, the hub writes live frames itself
-                # (under Daphne) and this task only wakes for backlogs and closing.
-                sub.go_direct()
+                # (under Daphne): this task ends, and a new one starts when the
+                # subscription has something else (a backlog, its end), so an idle
+                # subscription holds no task.
+                if sub.go_direct():
+                    sub.when_woken(functools.partial(self._wake_pump, name, sub))
+                    return
                 for frame in await sub.next_frames():
                     await send({"type": "websocket.send", "text": frame.text})
         except SubscriberClosed as exc:
             if exc.reason == "slow":
                 await self._close(CLOSE_SLOW, "Too slow to keep up; resume from your last seq.")
+
+    def _wake_pump(self, name: str, sub: Subscription) -> None:
+        """Start the subscription's pump again, unless it runs or the subscription is gone."""
+        entry = self.subscriptions.get(name)
+        if entry is None or entry[0] is not sub or entry[1] is None or not entry[1].done():
+            return
+        self.subscriptions[name] = (sub, asyncio.create_task(self._pump(name, sub)))
 
     async def _ping(self) -> None:
         interval = get_config().WS_PING_INTERVAL
@@ -245,6 +264,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.pinger is not None:
             self.pinger.cancel()
             self.pinger = None
+        if self.ping_interval is not None and self.writer is not None:
+            websocket_pings(self.ping_interval).discard(self.writer)
+            self.ping_interval = None
         for name in list(self.subscriptions):
             await self._unsubscribe(name)
         if self.writer is not None:

@@ -1,5 +1,6 @@
-"""Keep-alive pings for idle Server-Sent Events streams: one timer per event loop and
-interval, instead of a timeout (a task and a timer) per connection and message."""
+"""Keep-alive pings from one timer per event loop and interval, instead of a task and a
+timer per connection: for idle Server-Sent Events streams, and for WebSockets written to
+directly (under Daphne)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import asyncio
 import weakref
 
 from django_inngest_realtime.subscriber import Subscriber
+from django_inngest_realtime.transports.wire import FrameWriter, text_frame
+
+#: The WebSocket ping frame: ``{"kind":"ping"}``.
+WS_PING = text_frame('{"kind":"ping"}')
 
 
 class KeepAlive:
@@ -39,7 +44,38 @@ class KeepAlive:
         self._timer = self.loop.call_later(self.interval, self._tick) if self.members else None
 
 
+class WebSocketPings:
+    """Every ``interval`` seconds, writes a ping frame to each member WebSocket's direct
+    writer (a connection whose send buffer is full already has frames on their way, and
+    is skipped)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.loop = loop
+        self.interval = interval
+        self.members: dict[FrameWriter, None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, writer: FrameWriter) -> None:
+        self.members[writer] = None
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.interval, self._tick)
+
+    def discard(self, writer: FrameWriter) -> None:
+        self.members.pop(writer, None)
+        if not self.members and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        for writer in list(self.members):
+            writer.write(WS_PING)
+        self._timer = self.loop.call_later(self.interval, self._tick) if self.members else None
+
+
 _timers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepAlive]] = (
+    weakref.WeakKeyDictionary()
+)
+_pings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, WebSocketPings]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -51,4 +87,14 @@ def keepalive(interval: float) -> KeepAlive:
     timer = timers.get(interval)
     if timer is None:
         timer = timers[interval] = KeepAlive(loop, interval)
+    return timer
+
+
+def websocket_pings(interval: float) -> WebSocketPings:
+    """This event loop's WebSocket ping timer for ``interval``."""
+    loop = asyncio.get_running_loop()
+    timers = _pings.setdefault(loop, {})
+    timer = timers.get(interval)
+    if timer is None:
+        timer = timers[interval] = WebSocketPings(loop, interval)
     return timer

@@ -84,6 +84,7 @@ class Subscriber:
         "last_seq",
         "maxsize",
         "needs_resync",
+        "on_wake",
         "ping_data",
         "ping_due",
         "start",
@@ -113,13 +114,19 @@ class Subscriber:
         #: Set on every live frame; a keep-alive timer clears it (``keepalive.py``).
         self.active = False
         self.ping_due = False
+        #: Called when there is something for the owner to do and it is not waiting in
+        #: :meth:`get` (an owner that stops waiting while direct starts again then).
+        self.on_wake: Callable[[], None] | None = None
         self._items: collections.deque[Frame] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def _wake(self) -> None:
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self.on_wake is not None:
+            self.on_wake()
 
     def push(self, frame: Frame) -> None:
         """Deliver or buffer a live frame; a full buffer closes the subscriber as ``"slow"``."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import StreamingHttpResponse
 
+from django_inngest_realtime import request_thread
 from django_inngest_realtime.brokers import get_broker
 from django_inngest_realtime.brokers.base import Replay
 from django_inngest_realtime.conf import get_config
@@ -112,6 +113,12 @@ class Subscription:
         """Hand live frames to the attached writer from now on, if nothing is waiting."""
         return not self._backlog and self._subscriber.go_direct()
 
+    def when_woken(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever there is something to take (frames waiting, the end)
+        while nobody waits for it: an owner whose attached writer takes every live frame
+        need not keep a task waiting (``consumers.py``)."""
+        self._subscriber.on_wake = callback
+
     def _kept(self, messages: list[Message]) -> list[Frame]:
         wanted = set(self.topics)
         return [Frame(m.seq, m.to_json()) for m in messages if m.topic in wanted]
@@ -212,6 +219,7 @@ class Subscription:
             return
         self._closed = True
         self._subscriber.close()
+        self._subscriber.on_wake = None
         if self._hub is not None:
             await self._hub.remove(self._subscriber)
         if self._member is not None:
@@ -254,6 +262,8 @@ class Subscription:
         writer: FrameWriter | None = None
         try:
             yield SSE_OPENING
+            # The request's sync work is done: its thread need not wait for the stream.
+            await request_thread.release()
             # Resumed once the opening is sent: under Daphne, the hub may now write live
             # events to the connection itself, each built once for every subscriber (not
             # when the stream ends with a run: each frame is looked at here then).

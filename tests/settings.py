@@ -128,6 +128,8 @@ if os.environ.get("TEST_INNGEST_CLIENT"):  # where a child server sends confirma
 if os.environ.get("TEST_DIRECT_WRITES") == "0":
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
     INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
+if os.environ.get("TEST_WS_PING_INTERVAL"):
+    INNGEST_REALTIME["WS_PING_INTERVAL"] = float(os.environ["TEST_WS_PING_INTERVAL"])
 if os.environ.get("TEST_SSE_KEEPALIVE"):
     INNGEST_REALTIME["SSE_KEEPALIVE"] = float(os.environ["TEST_SSE_KEEPALIVE"])
 if os.environ.get("TEST_GZIP") == "1":  # a middleware that rewrites streamed responses

@@ -5,6 +5,7 @@ and slow clients."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import socket
@@ -117,6 +118,57 @@ async def test_multiplexed_subscriptions_share_the_socket_writer(server: DaphneS
         ("live:direct-b", "b1"),
     ]
     assert (after["channel"], after["data"]) == ("live:direct-b", "b2")
+
+
+async def task_count(server: DaphneServer) -> int:
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{server.url}/test-tasks")).json()["tasks"])
+
+
+@pytest.fixture
+def pinging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """A server that pings every WebSocket every 0.2 s."""
+    server = start_server(tmp_path_factory, env={"TEST_WS_PING_INTERVAL": "0.2"})
+    yield server
+    server.stop()
+
+
+async def test_idle_sockets_hold_no_task_of_ours_and_one_timer_pings_them(
+    pinging_server: DaphneServer,
+) -> None:
+    """Written to directly, an idle subscription needs no pump task and its socket no ping
+    task: what remains per connection is Daphne's application task and Channels' receive."""
+    server, name, count = pinging_server, "live:direct-idle", 5
+    url = f"{server.ws_url}/v1/realtime/connect?token={key(name, topics=['logs'])}"
+    before = await task_count(server)
+    async with contextlib.AsyncExitStack() as stack:
+        sockets, tasks = [], []
+        for opened in (1, count):  # the hub's own tasks for the group come with the first
+            while len(sockets) < opened:
+                sockets.append(await stack.enter_async_context(websockets.connect(url)))
+            for _ in range(100):
+                if (await hub_state(server))["direct"] == opened:
+                    break
+                await asyncio.sleep(0.05)
+            tasks.append(await task_count(server))
+        pings = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for ws in sockets]
+        seqs = await post_publish(server, name, ["after pings"])
+        frames = []
+        for ws in sockets:
+            frame = {"kind": "ping"}
+            while frame["kind"] == "ping":
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            frames.append(frame)
+    hub_tasks = tasks[0] - before - 2  # what the hub started for the group, if anything
+    for _ in range(100):
+        after = await task_count(server)
+        if after - before <= hub_tasks:
+            break
+        await asyncio.sleep(0.05)
+    assert tasks[1] - tasks[0] <= 2 * (count - 1)
+    assert pings == [{"kind": "ping"}] * count
+    assert [(f["seq"], f["data"]) for f in frames] == [(seqs[0], "after pings")] * count
+    assert after - before <= hub_tasks  # every connection's tasks ended
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ normal path wherever the direct one cannot be used."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import zlib
@@ -145,6 +146,35 @@ async def test_a_stream_that_ends_gives_the_connection_back(server: DaphneServer
                 break
             await asyncio.sleep(0.05)
         assert await hub_state(server) == {"groups": 0, "subscribers": 0, "direct": 0}
+
+
+async def thread_count(server: DaphneServer) -> int:
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{server.url}/test-threads")).json()["threads"])
+
+
+async def test_an_open_stream_holds_no_thread(server: DaphneServer) -> None:
+    """Django's handler gives each request a thread for its sync work, which would live as
+    long as the stream: it ends once the stream has begun (``request_thread.py``)."""
+    name = "live:sse-no-thread"
+    before = await thread_count(server)
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+        streams = []
+        for _ in range(4):
+            res = await stack.enter_async_context(client.stream("GET", sse_url(server, name)))
+            streams.append(Events(res))
+        for stream in streams:
+            assert [await stream.line(), await stream.line()] == ["retry: 2000", ": connected"]
+        for _ in range(100):
+            during = await thread_count(server)
+            if during <= before:
+                break
+            await asyncio.sleep(0.05)
+        seqs = await post_publish(server, name, ["still live"])
+        events = [(await stream.read(1))[0] for stream in streams]
+    assert during <= before
+    assert [e["id"] for e in events] == [str(seqs[0])] * 4
 
 
 def server_with(env: dict[str, str], scope: Any = "module") -> Any:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("confirmations-widget/<str:name>", views.confirmations_page),
     path("test-hub", views.hub_state),
     path("test-tasks", views.task_count),
+    path("test-threads", views.thread_count),
     path("html-page/<str:name>", views.html_page),
     path("htmx-page/<str:name>", views.htmx_page),
     path("run-status-page/<str:name>", views.run_status_page),

@@ -73,6 +73,14 @@ async def task_count(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"tasks": len([t for t in asyncio.all_tasks() if not t.done()])})
 
 
+async def thread_count(request: HttpRequest) -> JsonResponse:
+    """Test-only: the threads alive in the server's process (this request's own included,
+    if it has one)."""
+    import threading
+
+    return JsonResponse({"threads": threading.active_count()})
+
+
 def _with_csp(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
     """Render ``template`` under a strict Content-Security-Policy (no inline script or style)."""
     import secrets
