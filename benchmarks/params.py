@@ -44,6 +44,10 @@ class Params:
     sse_subscribers: int
     sse_rate: float
     sse_seconds: float
+    # 10. Function to client: events (one run each) at a steady rate, and the browser pass
+    function_events: int
+    function_rate: float
+    function_browser_events: int
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -76,6 +80,9 @@ FULL = Params(
     sse_subscribers=100,
     sse_rate=10.0,
     sse_seconds=15.0,
+    function_events=300,
+    function_rate=10.0,
+    function_browser_events=100,
 )
 
 QUICK = Params(
@@ -101,4 +108,7 @@ QUICK = Params(
     sse_subscribers=20,
     sse_rate=10.0,
     sse_seconds=2.0,
+    function_events=20,
+    function_rate=10.0,
+    function_browser_events=10,
 )

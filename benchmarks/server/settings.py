@@ -11,6 +11,8 @@ SERVER = os.environ.get("BENCH_SERVER", "ours")
 LAYER = os.environ.get("BENCH_LAYER", "memory")
 PREFIX = os.environ.get("BENCH_PREFIX", f"bench{os.getpid()}")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Serve the function-latency scenario's Inngest function (``benchmarks.server.functions``).
+FUNCTIONS = os.environ.get("BENCH_FUNCTIONS") == "1"
 
 SECRET_KEY = "benchmarks-only-not-secret"
 DEBUG = False
@@ -41,6 +43,10 @@ if os.environ.get("BENCH_DB") == "postgres":  # the approvals scenario
             "HOST": os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
             "PORT": os.environ.get("BENCH_PG_PORT", "5432"),
         }
+    }
+if os.environ.get("BENCH_SQLITE"):  # the function-latency scenario: a migrated file
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_SQLITE"]}
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
