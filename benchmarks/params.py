@@ -44,10 +44,12 @@ class Params:
     sse_subscribers: int
     sse_rate: float
     sse_seconds: float
-    # 10. Function to client: events (one run each) at a steady rate, and the browser pass
+    # 10. Function to client: events (one run each) at a steady rate; the browser pass and
+    # the pass with run status off
     function_events: int
     function_rate: float
     function_browser_events: int
+    function_plain_events: int
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -83,6 +85,7 @@ FULL = Params(
     function_events=300,
     function_rate=10.0,
     function_browser_events=100,
+    function_plain_events=100,
 )
 
 QUICK = Params(
@@ -111,4 +114,5 @@ QUICK = Params(
     function_events=20,
     function_rate=10.0,
     function_browser_events=10,
+    function_plain_events=0,  # its own servers: too slow to start for the smoke run
 )

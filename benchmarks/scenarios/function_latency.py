@@ -47,6 +47,8 @@ from django_inngest_realtime.testing.inngest_server.devserver import environ
 #: Subscribers measured side by side in one pass, and the separate browser pass.
 TRANSPORTS = ("ws", "sse")
 BROWSER = "chromium"
+#: The clients of the pass with ``RUN_STATUS`` off, so its share of the round trip shows.
+NO_STATUS = " (no run status)"
 CHROMIUM = "/usr/bin/chromium"
 REALTIME_JS = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -70,27 +72,38 @@ def run(ctx: Context) -> dict[str, Any]:
             with functions_served(ctx, layer) as (servers, dev):
                 asyncio.run(_warm_up(ctx, dev, EVENT))
                 for _ in range(p.repetitions):
-                    for system, rep in asyncio.run(_measure(ctx, servers, dev, EVENT)).items():
-                        reps.setdefault(system, []).append(rep)
-                        log(f"function_latency/{layer}/{system}: {_brief(rep)}")
+                    passed = asyncio.run(_measure(ctx, servers, dev, EVENT, p.function_events))
+                    add(reps, layer, passed)
                 if p.function_browser_events and _browser_available():
                     rep = asyncio.run(_measure_browser(ctx, servers, dev, EVENT))
-                    reps.setdefault(BROWSER, []).append(rep)
-                    log(f"function_latency/{layer}/{BROWSER}: {_brief(rep)}")
+                    add(reps, layer, {BROWSER: rep})
+            if p.function_plain_events:
+                with functions_served(ctx, layer, run_status=False) as (servers, dev):
+                    asyncio.run(_warm_up(ctx, dev, EVENT))
+                    count = p.function_plain_events
+                    passed = asyncio.run(_measure(ctx, servers, dev, EVENT, count))
+                    add(reps, layer, {f"{k}{NO_STATUS}": v for k, v in passed.items()})
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             ctx.fail(f"function_latency/{layer} crashed: {error}")
             log(f"function_latency/{layer} CRASHED\n{traceback.format_exc()}")
         out[layer] = {}
-        for system in (*TRANSPORTS, BROWSER):
+        for system in (*TRANSPORTS, BROWSER, *(t + NO_STATUS for t in TRANSPORTS)):
             got = reps.get(system, [])
-            if not got and (system == BROWSER or error is None):
+            if not got and (system not in TRANSPORTS or error is None):
                 continue
             lost = sum(int(r["lost"]) + int(r["runs_failed"]) for r in got)
             if lost:
                 ctx.fail(f"function_latency/{layer}/{system} lost {lost} messages or runs")
             out[layer][system] = {"reps": got, "summary": summarize(got), "error": error}
     return out
+
+
+def add(reps: dict[str, list[dict[str, Any]]], layer: str, passed: dict[str, Any]) -> None:
+    """Keep one pass's result per client, and log it."""
+    for system, rep in passed.items():
+        reps.setdefault(system, []).append(rep)
+        log(f"function_latency/{layer}/{system}: {_brief(rep)}")
 
 
 class DevServer:
@@ -107,11 +120,14 @@ class DevServer:
 
 
 @contextlib.contextmanager
-def functions_served(ctx: Context, layer: str) -> Iterator[tuple[ServerGroup, DevServer]]:
+def functions_served(
+    ctx: Context, layer: str, *, run_status: bool = True
+) -> Iterator[tuple[ServerGroup, DevServer]]:
     """Our servers serving the function, and an inngest_dev that has synced it.
 
     The servers share a migrated SQLite file: ``realtime_middleware()`` records each run's
-    status (``RUN_STATUS``, on by default) in the database, as it would in a project.
+    status (``RUN_STATUS``, on by default) in the database, as it would in a project;
+    ``run_status=False`` turns that off.
     """
     port = free_port()
     log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-logs-")
@@ -121,6 +137,7 @@ def functions_served(ctx: Context, layer: str) -> Iterator[tuple[ServerGroup, De
             "BENCH_FUNCTIONS": "1",
             "BENCH_SQLITE": os.path.join(folder, "db.sqlite3"),
             "BENCH_LOG_DIR": log_dir,
+            "BENCH_RUN_STATUS": "1" if run_status else "0",
         }
         _django(["migrate", "--skip-checks", "-v", "0"], env)
         with serving(OURS, layer, PROCESSES[layer], ctx.prefix, env=env) as servers:
@@ -260,11 +277,11 @@ async def _warm_up(ctx: Context, dev: DevServer, event: str) -> None:
 
 
 async def _measure(
-    ctx: Context, servers: ServerGroup, dev: DevServer, event: str
+    ctx: Context, servers: ServerGroup, dev: DevServer, event: str, count: int
 ) -> dict[str, dict[str, Any]]:
-    """One pass: WebSocket and SSE subscribers on every server, then the trickle of events."""
+    """One pass: WebSocket and SSE subscribers on every server, then ``count`` events."""
     p = ctx.params
-    count, rate = p.function_events, p.function_rate
+    rate = p.function_rate
     channel = ctx.channel("function")
     token = ctx.token(channel)
     n = len(servers.servers)

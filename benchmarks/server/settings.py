@@ -75,6 +75,8 @@ else:
     INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
 if os.environ.get("BENCH_INNGEST_CLIENT"):
     INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["BENCH_INNGEST_CLIENT"]
+if os.environ.get("BENCH_RUN_STATUS") == "0":  # the function-latency pass without it
+    INNGEST_REALTIME["RUN_STATUS"] = False
 if os.environ.get("BENCH_DIRECT_WRITES") == "0":  # every frame through the ASGI send path
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
     INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False
