@@ -15,7 +15,10 @@ arrival: the whole Inngest round trip through the double and the serve endpoint)
 duplicates and failed runs, and the CPU the servers and inngest_dev spent per run. With
 ``function_browser_events``, a separate pass measures headless Chromium (Debian's
 ``/usr/bin/chromium`` through Playwright; skipped when either is missing) running the
-app's own ``realtime.js``, which stamps each message on arrival in its callback.
+app's own ``realtime.js``, which stamps each message on arrival in its callback. With
+``function_plain_events``, a last pass on fresh servers with ``RUN_STATUS`` off shows what
+recording each run's status adds. ``latest.json`` also keeps event-send→step (``to_step``:
+the part of the round trip before ``publish()`` is called).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 import httpx
 import psutil
 
+import django_inngest_realtime
 from benchmarks.clients import TICK, ClientSpec, Connections, Tally
 from benchmarks.context import Context
 from benchmarks.params import LAYERS, OURS, PROCESSES
@@ -51,8 +55,7 @@ BROWSER = "chromium"
 NO_STATUS = " (no run status)"
 CHROMIUM = "/usr/bin/chromium"
 REALTIME_JS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    "django_inngest_realtime",
+    os.path.dirname(django_inngest_realtime.__file__),
     "static",
     "django_inngest_realtime",
     "realtime.js",
