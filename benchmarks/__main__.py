@@ -24,6 +24,7 @@ SCENARIOS = (
     "resume",
     "approvals",
     "soak",
+    "function_latency",
 )
 
 
@@ -82,6 +83,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         approvals,
         capacity,
         fanout,
+        function_latency,
         publish_cost,
         resume,
         send_path,
@@ -106,6 +108,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "soak": soak.run,
         "sse": sse.run,
         "send_path": send_path.run,
+        "function_latency": function_latency.run,
     }
     started = time.time()
     results: dict[str, Any] = {

@@ -44,6 +44,12 @@ class Params:
     sse_subscribers: int
     sse_rate: float
     sse_seconds: float
+    # 10. Function to client: events (one run each) at a steady rate; the browser pass and
+    # the pass with run status off
+    function_events: int
+    function_rate: float
+    function_browser_events: int
+    function_plain_events: int
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -76,6 +82,10 @@ FULL = Params(
     sse_subscribers=100,
     sse_rate=10.0,
     sse_seconds=15.0,
+    function_events=300,
+    function_rate=10.0,
+    function_browser_events=100,
+    function_plain_events=100,
 )
 
 QUICK = Params(
@@ -101,4 +111,8 @@ QUICK = Params(
     sse_subscribers=20,
     sse_rate=10.0,
     sse_seconds=2.0,
+    function_events=20,
+    function_rate=10.0,
+    function_browser_events=10,
+    function_plain_events=0,  # its own servers: too slow to start for the smoke run
 )

@@ -55,6 +55,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("lost", "lost"),
         ("duplicates", "duplicates"),
     ],
+    "function_latency": [
+        ("latency_p50_ms", "publish→frame p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("latency_max_ms", "max ms"),
+        ("round_trip_p50_ms", "event→frame p50 ms"),
+        ("round_trip_p99_ms", "p99 ms"),
+        ("round_trip_max_ms", "max ms"),
+        ("events_per_s", "events/s"),
+        ("server_cpu_ms_per_run", "server CPU ms/run"),
+        ("inngest_dev_cpu_ms_per_run", "inngest_dev CPU ms/run"),
+        ("lost", "lost"),
+        ("runs_failed", "failed runs"),
+    ],
 }
 COLUMNS["sse"] = COLUMNS["send_path"] = COLUMNS["steady"]
 TITLES = {
@@ -67,6 +80,9 @@ TITLES = {
     "soak": "7. Soak (hostile connections beside well-behaved subscribers, one process)",
     "sse": "8. SSE (ours and django-eventstream, steady rate)",
     "send_path": "9. ASGI send path (in-memory layer; the layer column names the server)",
+    "function_latency": "10. From an Inngest function step's publish() to a frame in a client "
+    "(served by serve_inngest(), run by manage.py inngest_dev; event→frame is the whole round "
+    "trip; browser: headless Chromium running realtime.js)",
 }
 
 

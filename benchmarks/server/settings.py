@@ -11,6 +11,8 @@ SERVER = os.environ.get("BENCH_SERVER", "ours")
 LAYER = os.environ.get("BENCH_LAYER", "memory")
 PREFIX = os.environ.get("BENCH_PREFIX", f"bench{os.getpid()}")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Serve the function-latency scenario's Inngest function (``benchmarks.server.functions``).
+FUNCTIONS = os.environ.get("BENCH_FUNCTIONS") == "1"
 
 SECRET_KEY = "benchmarks-only-not-secret"
 DEBUG = False
@@ -42,6 +44,10 @@ if os.environ.get("BENCH_DB") == "postgres":  # the approvals scenario
             "PORT": os.environ.get("BENCH_PG_PORT", "5432"),
         }
     }
+if os.environ.get("BENCH_SQLITE"):  # the function-latency scenario: a migrated file
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_SQLITE"]}
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 
@@ -69,6 +75,8 @@ else:
     INNGEST_REALTIME = {"GROUP_PREFIX": PREFIX}
 if os.environ.get("BENCH_INNGEST_CLIENT"):
     INNGEST_REALTIME["INNGEST_CLIENT"] = os.environ["BENCH_INNGEST_CLIENT"]
+if os.environ.get("BENCH_RUN_STATUS") == "0":  # the function-latency pass without it
+    INNGEST_REALTIME["RUN_STATUS"] = False
 if os.environ.get("BENCH_DIRECT_WRITES") == "0":  # every frame through the ASGI send path
     INNGEST_REALTIME["WEBSOCKET_DIRECT_WRITES"] = False
     INNGEST_REALTIME["SSE_DIRECT_WRITES"] = False

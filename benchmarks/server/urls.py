@@ -16,3 +16,8 @@ elif settings.SERVER == "eventstream":
     import django_eventstream
 
     urlpatterns.append(path("events/", include(django_eventstream.urls)))
+if settings.SERVER == "ours" and settings.FUNCTIONS:
+    from benchmarks.server.functions import functions, inngest_client
+    from django_inngest_realtime.serve import serve_inngest
+
+    urlpatterns.append(serve_inngest(inngest_client, functions))
