@@ -24,6 +24,8 @@ SCENARIOS = (
     "resume",
     "approvals",
     "soak",
+    "scale",
+    "processes",
 )
 
 
@@ -82,8 +84,10 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         approvals,
         capacity,
         fanout,
+        processes,
         publish_cost,
         resume,
+        scale,
         send_path,
         soak,
         sse,
@@ -106,6 +110,8 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "soak": soak.run,
         "sse": sse.run,
         "send_path": send_path.run,
+        "scale": scale.run,
+        "processes": processes.run,
     }
     started = time.time()
     results: dict[str, Any] = {

@@ -44,6 +44,14 @@ class Params:
     sse_subscribers: int
     sse_rate: float
     sse_seconds: float
+    # 10. Scale in one process: idle subscriptions, then publishes one second apart
+    scale_subscriptions: int
+    scale_publishes: int
+    # 11. Across processes (redis broker): Daphne process counts, subscribers in all
+    processes_counts: tuple[int, ...]
+    processes_subscribers: int
+    processes_rate: float
+    processes_seconds: float
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -76,6 +84,12 @@ FULL = Params(
     sse_subscribers=100,
     sse_rate=10.0,
     sse_seconds=15.0,
+    scale_subscriptions=10_000,
+    scale_publishes=3,
+    processes_counts=(1, 2, 4),
+    processes_subscribers=1000,
+    processes_rate=20.0,  # 20,000 deliveries/s: 50,000 starved the publisher on a loaded machine
+    processes_seconds=10.0,
 )
 
 QUICK = Params(
@@ -101,4 +115,10 @@ QUICK = Params(
     sse_subscribers=20,
     sse_rate=10.0,
     sse_seconds=2.0,
+    scale_subscriptions=500,
+    scale_publishes=2,
+    processes_counts=(1, 2, 4),
+    processes_subscribers=100,
+    processes_rate=50.0,
+    processes_seconds=2.0,
 )
