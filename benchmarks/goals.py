@@ -169,10 +169,11 @@ def _processes(results: dict[str, Any]) -> dict[str, str]:
             f"{_median(s, 'redis_cpu_us_per_publish'):.0f} µs/publish, p99 "
             f"{_median(s, P99):.0f} ms, lost {_median(s, LOST):.0f}"
         )
+    fitted_on = " and ".join(str(n) for n in (data.get("model") or {}).get("fitted_on", []))
     for check in (data.get("model") or {}).get("checks", []):
-        if check["processes"] > 2:
+        if not check["fitted"]:
             parts.append(
-                f"model (fit on 1 and 2) for {check['processes']}: server "
+                f"model (fitted on {fitted_on}) for {check['processes']}: server "
                 f"{check['server_predicted_us']:.0f} predicted / "
                 f"{check['server_measured_us']:.0f} measured µs/publish, Redis "
                 f"{check['redis_predicted_us']:.0f} / {check['redis_measured_us']:.0f}"

@@ -288,8 +288,10 @@ def _processes(data: dict[str, Any]) -> list[str]:
         return lines
     lines += [
         "",
-        f"Capacity model (`benchmarks/model.py`, docs/scaling.md), fitted on 1 and 2 processes "
-        f"with {fit['subscribers']:,} subscribers: per publish, the publisher "
+        "Capacity model (`benchmarks/model.py`, docs/scaling.md), fitted on "
+        f"{' and '.join(str(n) for n in fit['fitted_on'])} processes with "
+        f"{fit['subscribers']:,} subscribers (the other counts are predictions): per publish, "
+        "the publisher "
         f"{fmt(fit['publisher_us'])} µs, each process {fmt(fit['per_process_us'])} µs, each "
         f"delivery {fmt(fit['per_delivery_us'])} µs; Redis {fmt(fit['redis_script_us'])} µs "
         f"+ {fmt(fit['redis_per_process_us'])} µs per process.",
@@ -301,7 +303,8 @@ def _processes(data: dict[str, Any]) -> list[str]:
     ]
     for c in fit["checks"]:
         lines.append(
-            f"| {c['processes']} | {fmt(c['server_predicted_us'])} "
+            f"| {c['processes']}{'' if c['fitted'] else ' (predicted)'} "
+            f"| {fmt(c['server_predicted_us'])} "
             f"| {fmt(c['server_measured_us'])} | {fmt(c['other_predicted_us'])} "
             f"| {fmt(c['other_measured_us'])} | {fmt(c['redis_predicted_us'])} "
             f"| {fmt(c['redis_measured_us'])} | {fmt(c['redis_publishes_per_s'])} |"

@@ -10,8 +10,8 @@ publish (the first also runs the publisher); Redis's CPU per publish (``INFO cpu
 writes) and the script's own time (``INFO commandstats``); latency p50 / p99 and loss.
 CPU per publish is net of idle: what Redis and each process spend in
 :data:`IDLE_SECONDS` with every subscriber connected and nothing published, scaled to
-the time of the messages, is taken off. Then :mod:`benchmarks.model` fitted on one and
-two processes, its predictions beside every measured count.
+the time of the messages, is taken off. Then :mod:`benchmarks.model` fitted on every
+count but the smallest, its predictions beside every measured count.
 
 Two cores here: past two server processes (with Redis and the clients beside them) the
 processes take turns on the cores, so what four show is contention, not scaling.
