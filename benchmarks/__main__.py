@@ -25,6 +25,8 @@ SCENARIOS = (
     "approvals",
     "soak",
     "function_latency",
+    "scale",
+    "processes",
 )
 
 
@@ -84,8 +86,10 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         capacity,
         fanout,
         function_latency,
+        processes,
         publish_cost,
         resume,
+        scale,
         send_path,
         soak,
         sse,
@@ -109,6 +113,8 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "sse": sse.run,
         "send_path": send_path.run,
         "function_latency": function_latency.run,
+        "scale": scale.run,
+        "processes": processes.run,
     }
     started = time.time()
     results: dict[str, Any] = {

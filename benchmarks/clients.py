@@ -173,10 +173,11 @@ class Connections:
 async def _run(spec: ClientSpec, conn: Pipe) -> None:
     tally = Tally(len(spec.urls), spec.expected)
     connections = Connections(spec, tally)
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     connected = await connections.open_all()
     ended = time.time()
-    conn.send(("ready", {"connected": connected, "failed": len(spec.urls) - connected}))
+    ready = {"connected": connected, "failed": len(spec.urls) - connected}
+    conn.send(("ready", {**ready, "cpu_seconds": time.process_time() - cpu_started}))
     command = await asyncio.to_thread(conn.recv)
     if command == "go":
         cpu0 = time.process_time()
@@ -268,7 +269,9 @@ class ClientPool:
             raise RuntimeError(f"a client process sent {tag!r}, expected {what!r}")
         return value
 
-    def ready(self, timeout: float) -> list[dict[str, int]]:
+    def ready(self, timeout: float) -> list[dict[str, Any]]:
+        """Each worker's ``connected`` and ``failed`` counts, and the CPU seconds it spent
+        connecting."""
         return [self._receive(pipe, "ready", timeout) for pipe in self.pipes]
 
     def send(self, command: str) -> None:

@@ -3,13 +3,18 @@
 Shared by the fan-out burst (scenario 1) and the steady rate (scenario 2): the publisher
 runs inside the first server (``POST /bench/publish``), subscribers are spread over the
 servers, and the servers' CPU time is read before the publish starts and after the last
-client has reported, before any connection closes.
+client has reported, before any connection closes (and, apart, while the subscribers
+connect). ``meters`` read more counters at the same two moments (a Redis server's CPU,
+each server process's own), and the result carries their differences; with
+``idle_seconds``, also over that many seconds with every subscriber connected and
+nothing published, just before (as ``idle_<name>``).
 """
 
 from __future__ import annotations
 
 import array
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -19,6 +24,9 @@ from benchmarks.context import Context
 from benchmarks.params import OURS
 from benchmarks.servers import ServerGroup
 from benchmarks.stats import percentile
+
+#: Cumulative counters by name (CPU seconds...), read before and after the messages.
+Meter = Callable[[], dict[str, float]]
 
 
 def measure(
@@ -30,9 +38,16 @@ def measure(
     rate: float = 0.0,
     deadline: float = 300.0,
     transport: str | None = None,
+    meters: Sequence[Meter] = (),
+    idle_seconds: float = 0.0,
+    refused_ok: bool = False,
 ) -> dict[str, Any]:
     """Publish ``messages`` (at ``rate`` per second; 0: back to back) to ``subscribers``,
-    connected over ``transport`` (``ws`` or ``sse``; the server kind's own by default)."""
+    connected over ``transport`` (``ws`` or ``sse``; the server kind's own by default).
+
+    A refused connection raises, unless ``refused_ok``: then the result counts it
+    (``refused``) and the others are measured.
+    """
     channel = ctx.channel(servers.kind)
     token = ctx.token(channel) if servers.kind == OURS else ""
     kind = transport or servers.transport()
@@ -51,22 +66,41 @@ def measure(
         )
         for w in range(workers)
     ]
+    connect_cpu = servers.cpu_seconds()
     pool = ClientPool(specs)
     try:
-        ready = pool.ready(timeout=180)
+        ready = pool.ready(timeout=180 + subscribers / 20)
         failed = sum(r["failed"] for r in ready)
-        if failed:
+        if failed and not refused_ok:
             raise RuntimeError(f"{failed} of {subscribers} subscribers could not connect")
+        connect_cpu = servers.cpu_seconds() - connect_cpu
+        idle = [meter() for meter in meters]
+        if idle_seconds:
+            time.sleep(idle_seconds)
         cpu0, started = servers.cpu_seconds(), time.time()
+        before = [meter() for meter in meters]
         pool.send("go")
         body = {"channel": channel, "count": messages, "rate": rate}
         published = httpx.post(servers.publish_url, json=body, timeout=deadline).json()
         results = pool.results(timeout=deadline + 60)
         cpu = servers.cpu_seconds() - cpu0
+        after = [meter() for meter in meters]
         pool.close()
     finally:
         pool.stop()
-    return _metrics(results, subscribers * messages, started, cpu, published)
+    out = _metrics(results, (subscribers - failed) * messages, started, cpu, published)
+    window = max(r.connect_ended for r in results) - min(r.connect_started for r in results)
+    out.update(
+        refused=failed,
+        connect_seconds=window,
+        server_cpu_connect_s=connect_cpu,
+        client_cpu_connect_s=sum(r["cpu_seconds"] for r in ready),
+    )
+    for first, old, new in zip(idle, before, after, strict=True):
+        out.update({key: new[key] - old[key] for key in new})
+        if idle_seconds:
+            out.update({f"idle_{key}": old[key] - first[key] for key in old})
+    return out
 
 
 def _metrics(
@@ -100,5 +134,7 @@ def _metrics(
         # Share of one core each client process used while receiving: near 1.0 would mean
         # the load generator, not the server, set the pace.
         "client_cpu_share": client_cpu / len(results) / window if window > 0 else 0.0,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": client_cpu,
         "errors": errors[:5],
     }

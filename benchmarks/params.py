@@ -50,6 +50,14 @@ class Params:
     function_rate: float
     function_browser_events: int
     function_plain_events: int
+    # 11. Scale in one process: idle subscriptions, then publishes one second apart
+    scale_subscriptions: int
+    scale_publishes: int
+    # 12. Across processes (redis broker): Daphne process counts, subscribers in all
+    processes_counts: tuple[int, ...]
+    processes_subscribers: int
+    processes_rate: float
+    processes_seconds: float
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -86,6 +94,12 @@ FULL = Params(
     function_rate=10.0,
     function_browser_events=100,
     function_plain_events=100,
+    scale_subscriptions=10_000,
+    scale_publishes=3,
+    processes_counts=(1, 2, 4),
+    processes_subscribers=1000,
+    processes_rate=20.0,  # 20,000 deliveries/s: 50,000 starved the publisher on a loaded machine
+    processes_seconds=10.0,
 )
 
 QUICK = Params(
@@ -115,4 +129,10 @@ QUICK = Params(
     function_rate=10.0,
     function_browser_events=10,
     function_plain_events=0,  # its own servers: too slow to start for the smoke run
+    scale_subscriptions=500,
+    scale_publishes=2,
+    processes_counts=(1, 2, 4),
+    processes_subscribers=100,
+    processes_rate=50.0,
+    processes_seconds=2.0,
 )

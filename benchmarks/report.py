@@ -69,6 +69,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("runs_failed", "failed runs"),
     ],
 }
+COLUMNS["scale"] = [
+    ("subscriptions", "subscriptions"),
+    ("refused", "refused"),
+    ("connects_per_s", "connects/s"),
+    ("latency_p50_ms", "p50 ms"),
+    ("latency_p99_ms", "p99 ms"),
+    ("latency_max_ms", "max ms"),
+    ("lost", "lost"),
+    ("server_cpu_ms_per_publish", "Daphne CPU ms/publish"),
+    ("client_cpu_ms_per_publish", "clients' CPU ms/publish"),
+    ("server_cpu_connect_s", "Daphne CPU s connecting"),
+    ("client_cpu_connect_s", "clients' CPU s connecting"),
+]
 COLUMNS["sse"] = COLUMNS["send_path"] = COLUMNS["steady"]
 TITLES = {
     "fanout": "1. Fan-out burst",
@@ -83,6 +96,9 @@ TITLES = {
     "function_latency": "10. From an Inngest function step's publish() to a frame in a client "
     "(served by serve_inngest(), run by manage.py inngest_dev; event→frame is the whole round "
     "trip; browser: headless Chromium running realtime.js)",
+    "scale": "11. Scale: idle WebSocket subscriptions on one Daphne process, then publishes "
+    "to all (one round of connections)",
+    "processes": "12. Across processes (redis broker, same subscribers spread evenly)",
 }
 
 
@@ -205,6 +221,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += _table(data, COLUMNS[scenario]) + _tracemalloc(data.get("tracemalloc", {}))
         elif scenario == "approvals":
             lines += _approvals(data)
+        elif scenario == "processes":
+            lines += _processes(data)
         else:
             lines += _table(data, COLUMNS[scenario])
     if results["failures"]:
@@ -253,6 +271,61 @@ def _approvals(data: dict[str, Any]) -> list[str]:
         "| " + " | ".join("---" for _ in keys) + " |",
         "| " + " | ".join(cell(s, k) for k in keys) + " |",
     ]
+
+
+def _processes(data: dict[str, Any]) -> list[str]:
+    from benchmarks.model import PROCESS_CPU
+
+    lines = [
+        f"Redis: {data.get('redis', '-')}. {data.get('contention', '')}. CPU per publish "
+        "is net of what the same time idle costs; the first process also runs the publisher.",
+        "",
+        "| processes | subscribers/process | server CPU µs/delivery | CPU µs/publish by process "
+        "| Redis CPU µs/publish | Redis script µs/publish | Redis idle ms/s | p50 ms | p99 ms "
+        "| lost |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for n, result in data.get("counts", {}).items():
+        if result.get("error"):
+            lines.append(f"| {n} | error: {result['error'][:80]} |")
+            continue
+        s = result["summary"]
+        by_process = " / ".join(cell(s, f"{PROCESS_CPU}{i}") for i in range(int(n)))
+        keys = ["redis_cpu_us_per_publish", "redis_script_us_per_publish"]
+        keys += ["redis_idle_cpu_ms_per_s", "latency_p50_ms", "latency_p99_ms", "lost"]
+        lines.append(
+            f"| {n} | {cell(s, 'subscribers_per_process')} "
+            f"| {cell(s, 'server_cpu_us_per_delivery')} | {by_process} | "
+            + " | ".join(cell(s, k) for k in keys)
+            + " |"
+        )
+    fit = data.get("model") or {}
+    if not fit:
+        return lines
+    lines += [
+        "",
+        "Capacity model (`benchmarks/model.py`, docs/scaling.md), fitted on "
+        f"{' and '.join(str(n) for n in fit['fitted_on'])} processes with "
+        f"{fit['subscribers']:,} subscribers (the other counts are predictions): per publish, "
+        "the publisher "
+        f"{fmt(fit['publisher_us'])} µs, each process {fmt(fit['per_process_us'])} µs, each "
+        f"delivery {fmt(fit['per_delivery_us'])} µs; Redis {fmt(fit['redis_script_us'])} µs "
+        f"+ {fmt(fit['redis_per_process_us'])} µs per process.",
+        "",
+        "| processes | server µs/publish predicted | measured | a non-publishing process "
+        "predicted | measured | Redis µs/publish predicted | measured | publishes/s one "
+        "Redis core carries |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in fit["checks"]:
+        lines.append(
+            f"| {c['processes']}{'' if c['fitted'] else ' (predicted)'} "
+            f"| {fmt(c['server_predicted_us'])} "
+            f"| {fmt(c['server_measured_us'])} | {fmt(c['other_predicted_us'])} "
+            f"| {fmt(c['other_measured_us'])} | {fmt(c['redis_predicted_us'])} "
+            f"| {fmt(c['redis_measured_us'])} | {fmt(c['redis_publishes_per_s'])} |"
+        )
+    return lines
 
 
 def _tracemalloc(data: dict[str, Any]) -> list[str]:

@@ -35,13 +35,17 @@ def compare(
     warm_up: Measure | None = None,
     layers: Sequence[str] = LAYERS,
     server: str = "daphne",
+    env: dict[str, str] | None = None,
+    repetitions: int | None = None,
 ) -> dict[str, Any]:
     """``measure`` each system on each layer ``repetitions`` times; loss by us is a failure.
 
     ``fresh_servers`` starts new servers for every repetition (for memory measurements);
     ``warm_up`` runs once on new servers before anything is measured; ``server`` names
-    the ASGI server (``servers.SERVERS``).
+    the ASGI server (``servers.SERVERS``); ``env`` is more environment for the servers;
+    ``repetitions`` overrides the run's.
     """
+    repetitions = repetitions or ctx.params.repetitions
     out: dict[str, Any] = {}
     for layer in layers:
         out[layer] = {}
@@ -52,11 +56,11 @@ def compare(
             reps: list[dict[str, Any]] = []
             error = None
             try:
-                rounds = ctx.params.repetitions if fresh_servers else 1
-                per_round = 1 if fresh_servers else ctx.params.repetitions
+                rounds = repetitions if fresh_servers else 1
+                per_round = 1 if fresh_servers else repetitions
                 for _ in range(rounds):
                     n = processes[layer]
-                    with serving(system, layer, n, ctx.prefix, server) as servers:
+                    with serving(system, layer, n, ctx.prefix, server, env) as servers:
                         if warm_up is not None:
                             warm_up(servers)
                         for _ in range(per_round):

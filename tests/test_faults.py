@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -15,54 +13,17 @@ from django.test import override_settings
 
 from django_inngest_realtime import PublishError, publish, subscribe
 from django_inngest_realtime.scaling import redis_channel_layer
-from django_inngest_realtime.testing.daphne import free_port
+from django_inngest_realtime.testing.redis import RedisProcess
 from tests.channels import live
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
-
-
-class RedisProcess:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisProcess]:
     server = RedisProcess()
     server.start()
-    url = f"redis://127.0.0.1:{server.port}/0"
+    url = server.url
     with override_settings(
         CHANNEL_LAYERS={"default": redis_channel_layer(url, prefix="fault")},
         INNGEST_REALTIME={"BROKER": "redis", "REDIS_URL": url, "GROUP_PREFIX": "fault"},
