@@ -24,6 +24,7 @@ SCENARIOS = (
     "resume",
     "approvals",
     "soak",
+    "sweep",
 )
 
 
@@ -88,6 +89,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         soak,
         sse,
         steady,
+        sweep,
     )
 
     params = QUICK if args.quick else FULL
@@ -106,6 +108,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "soak": soak.run,
         "sse": sse.run,
         "send_path": send_path.run,
+        "sweep": sweep.run,
     }
     started = time.time()
     results: dict[str, Any] = {

@@ -44,6 +44,12 @@ class Params:
     sse_subscribers: int
     sse_rate: float
     sse_seconds: float
+    # 10. Sweep: delivery against subscribers, memory against connections
+    sweep_subscribers: tuple[int, ...]
+    sweep_deliveries: float  # per second at every count: messages/s = this / subscribers
+    sweep_seconds: float
+    sweep_bare_deliveries: float  # the bare consumer's, capped to this many per second
+    sweep_connections: tuple[int, ...]
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -76,6 +82,11 @@ FULL = Params(
     sse_subscribers=100,
     sse_rate=10.0,
     sse_seconds=15.0,
+    sweep_subscribers=(10, 100, 500, 1000),
+    sweep_deliveries=10000.0,
+    sweep_seconds=4.0,
+    sweep_bare_deliveries=1000.0,
+    sweep_connections=(500, 1000, 2000, 5000),
 )
 
 QUICK = Params(
@@ -101,4 +112,9 @@ QUICK = Params(
     sse_subscribers=20,
     sse_rate=10.0,
     sse_seconds=2.0,
+    sweep_subscribers=(10, 50),
+    sweep_deliveries=2000.0,
+    sweep_seconds=1.0,
+    sweep_bare_deliveries=1000.0,
+    sweep_connections=(100,),
 )

@@ -67,6 +67,7 @@ TITLES = {
     "soak": "7. Soak (hostile connections beside well-behaved subscribers, one process)",
     "sse": "8. SSE (ours and django-eventstream, steady rate)",
     "send_path": "9. ASGI send path (in-memory layer; the layer column names the server)",
+    "sweep": "10. Sweep (in-memory layer, one Daphne process): against subscribers, connections",
 }
 
 
@@ -189,6 +190,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += _table(data, COLUMNS[scenario]) + _tracemalloc(data.get("tracemalloc", {}))
         elif scenario == "approvals":
             lines += _approvals(data)
+        elif scenario == "sweep":
+            lines += _sweep(data)
         else:
             lines += _table(data, COLUMNS[scenario])
     if results["failures"]:
@@ -237,6 +240,47 @@ def _approvals(data: dict[str, Any]) -> list[str]:
         "| " + " | ".join("---" for _ in keys) + " |",
         "| " + " | ".join(cell(s, k) for k in keys) + " |",
     ]
+
+
+def _sweep(data: dict[str, Any]) -> list[str]:
+    columns = [
+        ("latency_p50_ms", "p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("server_cpu_us_per_delivery", "server CPU µs/delivery"),
+        ("client_cpu_share", "client CPU share"),
+        ("lost", "lost"),
+    ]
+    lines = [
+        "| subscribers | system | msgs/s asked | " + " | ".join(h for _, h in columns) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for count, systems in (data.get("delivery") or {}).items():
+        for system, point in systems.items():
+            head = f"| {count} | {system} | {fmt(point['rate'])} |"
+            if point.get("error"):
+                lines.append(f"{head} error: {point['error'][:80]} |")
+                continue
+            lines.append(
+                f"{head} " + " | ".join(cell(point["summary"], k) for k, _ in columns) + " |"
+            )
+    memory = data.get("memory") or {}
+    counts = sorted({pt["count"] for m in memory.values() for pt in m["points"]})
+    if memory:
+        lines += [
+            "",
+            "Resident memory per idle connection (KB), one fresh Daphne process per system, "
+            "connections opened up to each count in turn:",
+            "",
+            "| system | " + " | ".join(f"{n:,}" for n in counts) + " |",
+            "| --- | " + " | ".join("---" for _ in counts) + " |",
+        ]
+        for system, result in memory.items():
+            if result.get("error"):
+                lines.append(f"| {system} | error: {result['error'][:80]} |")
+                continue
+            kb = {pt["count"]: pt["rss_kb_per_connection"] for pt in result["points"]}
+            lines.append(f"| {system} | " + " | ".join(fmt(kb.get(n)) for n in counts) + " |")
+    return lines
 
 
 def _tracemalloc(data: dict[str, Any]) -> list[str]:
