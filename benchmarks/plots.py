@@ -61,7 +61,7 @@ def _against_subscribers(results: dict[str, Any], key: str, ylabel: str, path: s
 
     p = results["parameters"]
     capped = _capped(results)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for system in (OURS, BARE, EVENTSTREAM):
         points = _sweep_points(results, system, key)
         if not points:
@@ -79,15 +79,15 @@ def _against_subscribers(results: dict[str, Any], key: str, ylabel: str, path: s
     ax.set_xlabel("subscribers of one channel (messages/s = deliveries/s / subscribers)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    _log_ticks(ax, [n for n in results["parameters"]["sweep_subscribers"]], y=True)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    _log_ticks(ax, list(results["parameters"]["sweep_subscribers"]), y=True)
     ax.set_title(
         f"{ylabel} against subscribers, {p['sweep_deliveries']:,.0f} deliveries/s at each count\n"
         "in-memory layer, one Daphne process, 2 cores; median, band: min-max of repetitions",
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -105,23 +105,39 @@ def _memory_curves(results: dict[str, Any], path: str) -> None:
     import matplotlib.pyplot as plt
 
     memory = results["scenarios"]["sweep"]["memory"]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    capacity = results["scenarios"].get("capacity", {}).get("memory", {})
+    counts = list(results["parameters"]["sweep_connections"])
+    fig, ax = plt.subplots(figsize=(8, 5))
     for system, label, color, style in MEMORY_LINES:
         points = (memory.get(system) or {}).get("points") or []
+        xs = [pt["connections"] for pt in points]
+        ys = [pt["rss_kb_per_connection"] for pt in points]
+        # The capacity scenario's figure (a fresh server per repetition), hollow.
+        summary = (capacity.get(system) or {}).get("summary") or {}
+        if "rss_kb_per_connection" in summary and "connections" in summary:
+            n = summary["connections"]["median"]
+            kb = summary["rss_kb_per_connection"]["median"]
+            ax.plot([n], [kb], marker="o", markerfacecolor="white", color=color, linestyle="")
+            if xs:
+                ax.plot([xs[-1], n], [ys[-1], kb], linestyle=":", color=color)
+            counts.append(int(n))
         if points:
-            xs = [pt["connections"] for pt in points]
-            ys = [pt["rss_kb_per_connection"] for pt in points]
             ax.plot(xs, ys, marker="o", linestyle=style, label=label, color=color)
     ax.set_xscale("log")
-    _log_ticks(ax, results["parameters"]["sweep_connections"])
+    _log_ticks(ax, sorted(set(counts)))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("idle connections to one Daphne process")
     ax.set_ylabel("KB resident per connection")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title("Resident memory per idle connection (RSS growth / connections)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    ax.set_title(
+        "Resident memory per idle connection: RSS growth / connections, in-memory layer\n"
+        "filled: the sweep (connections opened up to each count in turn); "
+        "hollow: the capacity scenario",
+        fontsize=9,
+    )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -137,7 +153,7 @@ def _bars(path: str, title: str, ylabel: str, bars: list[tuple[str, float, str]]
     ax.set_title(title)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
