@@ -130,11 +130,11 @@ def _memory_curves(results: dict[str, Any], path: str) -> None:
     ax.set_ylabel("KB resident per connection")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    how = "the sweep: connections opened up to each count in turn, one process"
+    if capacity:
+        how = "filled: " + how + "; hollow: the capacity scenario"
     ax.set_title(
-        "Resident memory per idle connection: RSS growth / connections, in-memory layer\n"
-        "filled: the sweep (connections opened up to each count in turn); "
-        "hollow: the capacity scenario",
-        fontsize=9,
+        f"Resident memory per idle connection: RSS growth / connections\n{how}", fontsize=9
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -84,7 +84,7 @@ def _delivery(ctx: Context) -> dict[str, Any]:
                         continue
                     point["reps"].append(rep)
                     log(
-                        f"{label}: {rate:.3g} msg/s, "
+                        f"{label}: {rate:g} msg/s, "
                         f"{rep['server_cpu_us_per_delivery']:.1f} µs/delivery, "
                         f"p99 {rep['latency_p99_ms']:.1f} ms, lost {rep['lost']}"
                     )
