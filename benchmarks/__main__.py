@@ -27,6 +27,7 @@ SCENARIOS = (
     "function_latency",
     "scale",
     "processes",
+    "sweep",
 )
 
 
@@ -94,6 +95,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         soak,
         sse,
         steady,
+        sweep,
     )
 
     params = QUICK if args.quick else FULL
@@ -115,6 +117,7 @@ def _run(args: argparse.Namespace, only: list[str]) -> int:
         "function_latency": function_latency.run,
         "scale": scale.run,
         "processes": processes.run,
+        "sweep": sweep.run,
     }
     started = time.time()
     results: dict[str, Any] = {

@@ -58,6 +58,12 @@ class Params:
     processes_subscribers: int
     processes_rate: float
     processes_seconds: float
+    # 13. Sweep: delivery against subscribers, memory against connections
+    sweep_subscribers: tuple[int, ...]
+    sweep_deliveries: float  # per second at every count: messages/s = this / subscribers
+    sweep_seconds: float
+    sweep_bare_deliveries: float  # the bare consumer's, capped to this many per second
+    sweep_connections: tuple[int, ...]
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -100,6 +106,13 @@ FULL = Params(
     processes_subscribers=1000,
     processes_rate=20.0,  # 20,000 deliveries/s: 50,000 starved the publisher on a loaded machine
     processes_seconds=10.0,
+    # About 6 minutes in all. 5,000 connections are the capacity scenario's; the sweep
+    # stops at 2,000 (five systems up to 5,000 took another 3 minutes).
+    sweep_subscribers=(10, 100, 1000),
+    sweep_deliveries=10000.0,
+    sweep_seconds=3.0,
+    sweep_bare_deliveries=1000.0,
+    sweep_connections=(250, 500, 1000, 2000),
 )
 
 QUICK = Params(
@@ -135,4 +148,9 @@ QUICK = Params(
     processes_subscribers=100,
     processes_rate=50.0,
     processes_seconds=2.0,
+    sweep_subscribers=(10, 50),
+    sweep_deliveries=2000.0,
+    sweep_seconds=1.0,
+    sweep_bare_deliveries=1000.0,
+    sweep_connections=(100,),
 )

@@ -99,6 +99,7 @@ TITLES = {
     "scale": "11. Scale: idle WebSocket subscriptions on one Daphne process, then publishes "
     "to all (one round of connections)",
     "processes": "12. Across processes (redis broker, same subscribers spread evenly)",
+    "sweep": "13. Sweep (in-memory layer, one Daphne process): against subscribers, connections",
 }
 
 
@@ -223,6 +224,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += _approvals(data)
         elif scenario == "processes":
             lines += _processes(data)
+        elif scenario == "sweep":
+            lines += _sweep(data)
         else:
             lines += _table(data, COLUMNS[scenario])
     if results["failures"]:
@@ -325,6 +328,46 @@ def _processes(data: dict[str, Any]) -> list[str]:
             f"| {fmt(c['other_measured_us'])} | {fmt(c['redis_predicted_us'])} "
             f"| {fmt(c['redis_measured_us'])} | {fmt(c['redis_publishes_per_s'])} |"
         )
+
+
+def _sweep(data: dict[str, Any]) -> list[str]:
+    columns = [
+        ("latency_p50_ms", "p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("server_cpu_us_per_delivery", "server CPU µs/delivery"),
+        ("client_cpu_share", "client CPU share"),
+        ("lost", "lost"),
+    ]
+    lines = [
+        "| subscribers | system | msgs/s asked | " + " | ".join(h for _, h in columns) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for count, systems in (data.get("delivery") or {}).items():
+        for system, point in systems.items():
+            head = f"| {count} | {system} | {fmt(point['rate'])} |"
+            if point.get("error"):
+                lines.append(f"{head} error: {point['error'][:80]} |")
+                continue
+            lines.append(
+                f"{head} " + " | ".join(cell(point["summary"], k) for k, _ in columns) + " |"
+            )
+    memory = data.get("memory") or {}
+    counts = sorted({pt["count"] for m in memory.values() for pt in m["points"]})
+    if memory:
+        lines += [
+            "",
+            "Resident memory per idle connection (KB), one fresh Daphne process per system, "
+            "connections opened up to each count in turn:",
+            "",
+            "| system | " + " | ".join(f"{n:,}" for n in counts) + " |",
+            "| --- | " + " | ".join("---" for _ in counts) + " |",
+        ]
+        for system, result in memory.items():
+            if result.get("error"):
+                lines.append(f"| {system} | error: {result['error'][:80]} |")
+                continue
+            kb = {pt["count"]: pt["rss_kb_per_connection"] for pt in result["points"]}
+            lines.append(f"| {system} | " + " | ".join(fmt(kb.get(n)) for n in counts) + " |")
     return lines
 
 

@@ -1,4 +1,4 @@
-"""11. Across processes: one, two and four Daphne processes on the ``redis`` broker.
+"""12. Across processes: one, two and four Daphne processes on the ``redis`` broker.
 
 The same ``processes_subscribers`` subscribers of one channel, spread evenly over the
 processes, and a steady publish rate from inside the first process, on a Redis of the

@@ -1,4 +1,4 @@
-"""10. Scale in one process: many idle WebSocket subscriptions on one Daphne process.
+"""11. Scale in one process: many idle WebSocket subscriptions on one Daphne process.
 
 ``scale_subscriptions`` subscribers of one channel connect to our endpoint on one Daphne
 process (in-memory layer, the ``local`` broker), spread over the client processes; a
