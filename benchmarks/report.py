@@ -328,6 +328,7 @@ def _processes(data: dict[str, Any]) -> list[str]:
             f"| {fmt(c['other_measured_us'])} | {fmt(c['redis_predicted_us'])} "
             f"| {fmt(c['redis_measured_us'])} | {fmt(c['redis_publishes_per_s'])} |"
         )
+    return lines
 
 
 def _sweep(data: dict[str, Any]) -> list[str]:
