@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any, Generic, TypeVar
 
 from django_inngest_realtime.subscriber import Subscriber
 from django_inngest_realtime.transports.wire import FrameWriter, text_frame
@@ -14,87 +15,80 @@ from django_inngest_realtime.transports.wire import FrameWriter, text_frame
 WS_PING = text_frame('{"kind":"ping"}')
 
 
-class KeepAlive:
-    """Every ``interval`` seconds, pings each member that got no live frame since the
-    previous tick (so an idle stream hears something every one to two intervals)."""
+M = TypeVar("M")
+
+
+class _Timer(Generic[M]):
+    """One timer per event loop and interval for any number of members: every
+    ``interval`` seconds it visits each member; it runs only while there are members."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
         self.loop = loop
         self.interval = interval
-        self.members: dict[Subscriber, None] = {}
+        self.members: dict[M, None] = {}
         self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, subscriber: Subscriber) -> None:
-        self.members[subscriber] = None
+    def add(self, member: M) -> None:
+        self.members[member] = None
         if self._timer is None:
             self._timer = self.loop.call_later(self.interval, self._tick)
 
-    def discard(self, subscriber: Subscriber) -> None:
-        self.members.pop(subscriber, None)
+    def discard(self, member: M) -> None:
+        self.members.pop(member, None)
         if not self.members and self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _tick(self) -> None:
-        for subscriber in list(self.members):
-            if subscriber.active:
-                subscriber.active = False
-            else:
-                subscriber.ping()
+        for member in list(self.members):
+            self._visit(member)
         self._timer = self.loop.call_later(self.interval, self._tick) if self.members else None
 
+    def _visit(self, member: M) -> None:
+        raise NotImplementedError
 
-class WebSocketPings:
+
+class KeepAlive(_Timer[Subscriber]):
+    """Every ``interval`` seconds, pings each member that got no live frame since the
+    previous tick (so an idle stream hears something every one to two intervals)."""
+
+    def _visit(self, subscriber: Subscriber) -> None:
+        if subscriber.active:
+            subscriber.active = False
+        else:
+            subscriber.ping()
+
+
+class WebSocketPings(_Timer[FrameWriter]):
     """Every ``interval`` seconds, writes a ping frame to each member WebSocket's direct
     writer (a connection whose send buffer is full already has frames on their way, and
     is skipped)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
-        self.loop = loop
-        self.interval = interval
-        self.members: dict[FrameWriter, None] = {}
-        self._timer: asyncio.TimerHandle | None = None
-
-    def add(self, writer: FrameWriter) -> None:
-        self.members[writer] = None
-        if self._timer is None:
-            self._timer = self.loop.call_later(self.interval, self._tick)
-
-    def discard(self, writer: FrameWriter) -> None:
-        self.members.pop(writer, None)
-        if not self.members and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _tick(self) -> None:
-        for writer in list(self.members):
-            writer.write(WS_PING)
-        self._timer = self.loop.call_later(self.interval, self._tick) if self.members else None
+    def _visit(self, writer: FrameWriter) -> None:
+        writer.write(WS_PING)
 
 
-_timers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepAlive]] = (
+T = TypeVar("T", bound=_Timer[Any])
+_timers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[type, float], Any]] = (
     weakref.WeakKeyDictionary()
 )
-_pings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, WebSocketPings]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+def _timer(kind: type[T], interval: float) -> T:
+    """This event loop's timer of ``kind`` for ``interval``."""
+    loop = asyncio.get_running_loop()
+    timers = _timers.setdefault(loop, {})
+    timer = timers.get((kind, interval))
+    if timer is None:
+        timer = timers[(kind, interval)] = kind(loop, interval)
+    return timer
 
 
 def keepalive(interval: float) -> KeepAlive:
     """This event loop's keep-alive timer for ``interval``."""
-    loop = asyncio.get_running_loop()
-    timers = _timers.setdefault(loop, {})
-    timer = timers.get(interval)
-    if timer is None:
-        timer = timers[interval] = KeepAlive(loop, interval)
-    return timer
+    return _timer(KeepAlive, interval)
 
 
 def websocket_pings(interval: float) -> WebSocketPings:
     """This event loop's WebSocket ping timer for ``interval``."""
-    loop = asyncio.get_running_loop()
-    timers = _pings.setdefault(loop, {})
-    timer = timers.get(interval)
-    if timer is None:
-        timer = timers[interval] = WebSocketPings(loop, interval)
-    return timer
+    return _timer(WebSocketPings, interval)
