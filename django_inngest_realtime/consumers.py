@@ -12,12 +12,13 @@ is refused *before* the upgrade, as Inngest's server does: Inngest's clients the
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
+import sys
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_inngest_realtime import jsonbody
@@ -32,6 +33,7 @@ from django_inngest_realtime.transports import (
     direct_writer,
     served_by_daphne,
 )
+from django_inngest_realtime.websocket_user import session_user
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
@@ -48,9 +50,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """One WebSocket, any number of channel subscriptions."""
 
     # Messages arrive through the per-process hub, so a connection needs no channel-layer
-    # channel of its own: an alias that is not configured makes Channels skip creating one
-    # (``get_channel_layer`` returns None), which saves a receive loop per connection.
-    channel_layer_alias = "django_inngest_realtime.no-per-connection-channel"
+    # channel of its own, and the receive loop below never reads one.
+    channel_layer = None
 
     subscriptions: dict[str, tuple[Subscription, asyncio.Task[None] | None]]
     writer: FrameWriter | None = None
@@ -58,14 +59,23 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     pinger: asyncio.Task[None] | None = None
     ping_interval: float | None = None
     closing = False
+    #: The session's user, read once, when a token is first checked (``session_user``).
+    user: Any = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Run the connection; its clean-up runs on every way out: a disconnect, a crash of
-        a handler, or the server cancelling the application."""
+        """Run the connection: one receive loop in the server's own task for it (Channels'
+        ``await_many_dispatch`` would add a task and its waiters per connection). Its
+        clean-up runs on every way out: a disconnect, a crash of a handler, or the server
+        cancelling the application."""
+        self.scope = scope
+        self.base_send = send
         self.subscriptions = {}
         self.allowance = InboundAllowance()
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # Shielded: the server may cancel the application again while it cleans up.
             await asyncio.shield(self._release())
@@ -192,8 +202,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         start_pump: bool = True,
     ) -> Subscription | None:
         """Subscribe under ``sub_id`` (the channel name by default); the same id replaces."""
-        scope = verify_token(key, user=self.scope.get("user"), topics=topics)
-        name = sub_id if isinstance(sub_id, str) and sub_id else scope.channel
+        if self.user is None:
+            self.user = await session_user(self.scope)
+        scope = verify_token(key, user=self.user, topics=topics)
+        name = sub_id if isinstance(sub_id, str) and sub_id else sys.intern(scope.channel)
         if name in self.subscriptions:
             await self._unsubscribe(name)
         elif len(self.subscriptions) >= get_config().MAX_SUBSCRIPTIONS:
@@ -201,7 +213,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._error(ERROR_TOO_MANY, reason, scope.channel, sub_id)
             return None
         sub = await Subscription(
-            scope.channel, list(topics or scope.topics), since, user=self.scope.get("user")
+            scope.channel, list(topics or scope.topics), since, user=self.user
         ).start()
         if self.writer is not None:  # None until the socket is accepted
             sub.write_directly(self.writer)
@@ -223,11 +235,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         try:
             while True:
                 # Once everything buffered is sent, the hub writes live frames itself
-                # (under Daphne): this task ends, and a new one starts when the
-                # subscription has something else (a backlog, its end), so an idle
-                # subscription holds no task.
+                # (under Daphne): this task ends and lets go of its entry, and a new one
+                # starts when the subscription has something else (a backlog, its end),
+                # so an idle subscription holds no task, running or done.
                 if sub.go_direct():
-                    sub.when_woken(functools.partial(self._wake_pump, name, sub))
+                    if self.subscriptions.get(name, (None, None))[0] is sub:
+                        self.subscriptions[name] = (sub, None)
+                    sub.when_woken(self._wake_pumps)
                     return
                 for frame in await sub.next_frames():
                     await send({"type": "websocket.send", "text": frame.text})
@@ -235,12 +249,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             if exc.reason == "slow":
                 await self._close(CLOSE_SLOW, "Too slow to keep up; resume from your last seq.")
 
-    def _wake_pump(self, name: str, sub: Subscription) -> None:
-        """Start the subscription's pump again, unless it runs or the subscription is gone."""
-        entry = self.subscriptions.get(name)
-        if entry is None or entry[0] is not sub or entry[1] is None or not entry[1].done():
-            return
-        self.subscriptions[name] = (sub, asyncio.create_task(self._pump(name, sub)))
+    def _wake_pumps(self) -> None:
+        """Start a pump for each subscription without one (one of them has something to
+        take; the others' pumps find nothing and end at once). One bound method per
+        subscription, rather than a ``partial`` naming it."""
+        for name, (sub, pump) in list(self.subscriptions.items()):
+            if pump is None:
+                self.subscriptions[name] = (sub, asyncio.create_task(self._pump(name, sub)))
 
     async def _ping(self) -> None:
         interval = get_config().WS_PING_INTERVAL

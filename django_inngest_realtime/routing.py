@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
@@ -12,9 +14,22 @@ from django.urls import path
 from django_inngest_realtime import origins
 from django_inngest_realtime.consumers import RealtimeConsumer
 
+#: The realtime WebSocket route, as Inngest's clients build it.
+REALTIME_ROUTE = "v1/realtime/connect"
+
+#: For an ASGI stack of your own (behind ``AuthMiddlewareStack``, so that user-bound
+#: tokens find the session's user); ``websocket_application()`` mounts it lighter.
 websocket_urlpatterns = [
-    path("v1/realtime/connect", RealtimeConsumer.as_asgi(), name="inngest_realtime_connect"),
+    path(REALTIME_ROUTE, RealtimeConsumer.as_asgi(), name="inngest_realtime_connect"),
 ]
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """May the browser that opened this handshake use it? (See ``BrowserOriginValidator``.)"""
+    headers = dict(scope.get("headers", []))
+    origin = headers.get(b"origin")
+    text = None if origin is None else origin.decode("latin1")
+    return origins.allowed(text, origins.websocket_host(headers))
 
 
 class BrowserOriginValidator:
@@ -33,19 +48,58 @@ class BrowserOriginValidator:
         self.application = application
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        return await self.admit(scope, receive, send)
+
+    def admit(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[Any]:
+        """The connection's application, called: ``inner``'s if the origin is allowed,
+        else a denial."""
         if scope["type"] != "websocket":
             raise ValueError("BrowserOriginValidator only guards WebSocket connections.")
-        headers = dict(scope.get("headers", []))
-        origin = headers.get(b"origin")
-        text = None if origin is None else origin.decode("latin1")
-        if origins.allowed(text, origins.websocket_host(headers)):
-            return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)
+        if origin_allowed(scope):
+            return self.inner(scope)(scope, receive, send)  # type: ignore[no-any-return]
+        return WebsocketDenier()(scope, receive, send)  # type: ignore[no-any-return]
+
+    def inner(self, scope: dict[str, Any]) -> Any:
+        """The application an admitted connection goes to."""
+        return self.application
+
+
+class RealtimeWebSocket(BrowserOriginValidator):
+    """The origin check, then the realtime route served straight (its consumer reads the
+    session's user itself, once, when a token needs it) and every other route behind
+    Channels' ``AuthMiddlewareStack``.
+
+    An idle realtime connection keeps only its consumer: no middleware's copy of the scope,
+    no router's frame (``docs/performance.md``, memory per idle connection).
+    """
+
+    def __init__(self, routes: list[Any]) -> None:
+        super().__init__(AuthMiddlewareStack(URLRouter(routes)))
+
+    # Not ``async def``: it returns the admitted application's coroutine for
+    # ``ProtocolTypeRouter`` to await, so no frame of its own stays alive for the life of
+    # each connection; marked, so that it still reads as an ASGI 3 application.
+    @markcoroutinefunction
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        return self.admit(scope, receive, send)
+
+    def inner(self, scope: dict[str, Any]) -> Any:
+        return RealtimeConsumer() if realtime_route(scope) else self.application
+
+
+def realtime_route(scope: dict[str, Any]) -> bool:
+    """Is this connection for ``REALTIME_ROUTE``? (The path as ``URLRouter`` matches it.)"""
+    route = scope.get("path_remaining")
+    if route is None:
+        route, root = scope.get("path", ""), scope.get("root_path", "")
+        if root:
+            if not route.startswith(root):
+                return False
+            route = route[len(root) :]
+    return bool(route.lstrip("/") == REALTIME_ROUTE)
 
 
 def websocket_application(routes: list[Any] | None = None) -> Any:
     """``ProtocolTypeRouter({"websocket": websocket_application()})``: origin check,
     session authentication and the realtime routes (plus ``routes`` of your own)."""
-    return BrowserOriginValidator(
-        AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, *(routes or [])]))
-    )
+    return RealtimeWebSocket(list(routes or []))

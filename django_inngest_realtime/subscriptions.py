@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +53,10 @@ class Subscription:
         user: Any = None,
         until_run_end: bool | str = False,
     ) -> None:
-        self.channel = channel
-        self.topics = topics
+        # Interned: the names are shared by every subscriber of a channel (a token's, so
+        # they are this site's own), not copied for each (memory per idle connection).
+        self.channel = sys.intern(channel)
+        self.topics = [sys.intern(t) for t in topics]
         self.since = since
         #: End after a run's end (``True``: any run's; a run id: that run's).
         self.until_run_end = until_run_end
@@ -65,7 +68,8 @@ class Subscription:
         self.position: int | None = None
         broker = get_broker()
         self._subscriber = Subscriber(
-            {broker.group(channel, t) for t in topics}, get_config().SUBSCRIBER_QUEUE_SIZE
+            {sys.intern(broker.group(channel, t)) for t in topics},
+            get_config().SUBSCRIBER_QUEUE_SIZE,
         )
         self._backlog: list[Frame] = []
         self._hub: Hub | None = None

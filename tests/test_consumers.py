@@ -5,12 +5,21 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.auth import AuthMiddlewareStack
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.routing import URLRouter
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
+from django.urls import path
 
 from django_inngest_realtime import get_subscription_token, publish
 from django_inngest_realtime.hub import get_hub
+from django_inngest_realtime.routing import (
+    realtime_route,
+    websocket_application,
+    websocket_urlpatterns,
+)
 from tests.asgi import application
 from tests.channels import live, private
 from tests.helpers import realtime_settings
@@ -160,16 +169,17 @@ async def test_key_in_an_authorization_header() -> None:
     await comm.disconnect()
 
 
+def cookie_for(user: User) -> list[tuple[bytes, bytes]]:
+    """The handshake headers of a browser logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+
 async def test_another_users_token_is_refused_and_own_accepted() -> None:
     ann = await User.objects.acreate(username="ann")
     bob = await User.objects.acreate(username="bob")
     key = get_subscription_token(private("ann"), user=ann)["key"]
-
-    def cookie_for(user: User) -> list[tuple[bytes, bytes]]:
-        client = Client()
-        client.force_login(user)
-        return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
-
     bobs = await sync_to_async(cookie_for)(bob)
     assert not (await connect(f"?token={key}", bobs).connect())[0]
     assert (await refused_with(f"?token={key}", bobs))[2]["code"] == 4403
@@ -179,6 +189,66 @@ async def test_another_users_token_is_refused_and_own_accepted() -> None:
     await publish(private("ann").logs("for ann"))
     assert (await recv(comm))["data"] == "for ann"
     await comm.disconnect()
+
+
+async def test_a_sub_frame_checks_the_sessions_user() -> None:
+    """The user is read from the session cookie when a token first needs it, here a
+    ``sub`` frame's, and kept for the next."""
+    ann = await User.objects.acreate(username="ann")
+    bob = await User.objects.acreate(username="bob")
+    anns = get_subscription_token(private("ann"), user=ann)["key"]
+    bobs = get_subscription_token(private("bob"), user=bob)["key"]
+    comm = connect("", await sync_to_async(cookie_for)(ann))
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"kind": "sub", "data": bobs})
+    assert (await recv(comm))["code"] == 4403
+    await comm.send_json_to({"kind": "sub", "data": anns})
+    assert (await recv(comm))["channel"] == "private:ann"
+    await publish(private("ann").logs("for ann"))
+    assert (await recv(comm))["data"] == "for ann"
+    await comm.disconnect()
+
+
+class WhoAmI(AsyncWebsocketConsumer):  # type: ignore[misc]
+    async def connect(self) -> None:
+        await self.accept()
+        await self.send(text_data=str(self.scope["user"]))
+
+
+async def test_your_routes_and_your_own_stack_keep_the_session_user() -> None:
+    """``websocket_application(routes)`` puts your routes behind ``AuthMiddlewareStack``;
+    ``websocket_urlpatterns`` in a stack of your own read the user it put in the scope."""
+    ann = await User.objects.acreate(username="ann")
+    cookie = await sync_to_async(cookie_for)(ann)
+    mounted = websocket_application([path("ws/whoami", WhoAmI.as_asgi())])
+    comm = WebsocketCommunicator(mounted, "/ws/whoami", headers=cookie)
+    assert (await comm.connect())[0]
+    assert await comm.receive_from(timeout=5) == "ann"
+    await comm.disconnect()
+    own = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    key = get_subscription_token(private("ann"), user=ann)["key"]
+    comm = WebsocketCommunicator(own, f"/v1/realtime/connect?token={key}", headers=cookie)
+    assert (await comm.connect())[0]
+    await publish(private("ann").logs("through your stack"))
+    assert (await recv(comm))["data"] == "through your stack"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("scope", "realtime"),
+    [
+        ({"path": "/v1/realtime/connect"}, True),
+        ({"path": "/app/v1/realtime/connect", "root_path": "/app"}, True),
+        ({"path": "/v1/realtime/connect", "root_path": "/app"}, False),
+        ({"path": "/ws/v1/realtime/connect", "path_remaining": "v1/realtime/connect"}, True),
+        ({"path": "/v1/realtime/connect/x"}, False),
+        ({"path": "/ws/chat"}, False),
+    ],
+)
+def test_the_realtime_route_is_found_as_urlrouter_would(
+    scope: dict[str, Any], realtime: bool
+) -> None:
+    assert realtime_route(scope) is realtime
 
 
 async def test_refused_sub_frame_answers_error_and_keeps_socket() -> None:

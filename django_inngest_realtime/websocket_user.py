@@ -1,0 +1,36 @@
+"""The user behind a WebSocket handshake, from its session cookie.
+
+What Channels' ``AuthMiddlewareStack`` puts in ``scope["user"]``, read once when the
+realtime consumer first needs it, instead of three middleware (cookies, session, user)
+that each keep their own copy of the scope, and a coroutine frame, for the life of every
+connection.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from channels.auth import get_user
+from django.conf import settings
+from django.http.cookie import parse_cookie
+
+
+def session_key(headers: Any) -> str | None:
+    """The session key in the handshake's ``Cookie`` headers, if any."""
+    cookies = "; ".join(value.decode("latin1") for name, value in headers if name == b"cookie")
+    return parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME) if cookies else None
+
+
+async def session_user(scope: dict[str, Any]) -> Any:
+    """``scope["user"]`` where a middleware of yours put one; else the session's user, as
+    Channels' ``AuthMiddleware`` finds it (``AnonymousUser`` without a session)."""
+    if "user" in scope:
+        return scope["user"]
+    key = session_key(scope.get("headers", ()))
+    if key is None:
+        from django.contrib.auth.models import AnonymousUser
+
+        return AnonymousUser()
+    store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    return await get_user({"session": store})
