@@ -32,6 +32,11 @@ def _verdict(checks: list[bool | None]) -> str:
     return "met" if all(checks) else "**not met**"
 
 
+def _part(check: bool | None) -> str:
+    """One part of a goal's verdict, in words."""
+    return {True: "met", False: "not met", None: "not measured"}[check]
+
+
 def _at_most(value: float, limit: float) -> bool | None:
     return None if math.isnan(value) or math.isnan(limit) else value <= limit
 
@@ -96,7 +101,8 @@ def goals(results: dict[str, Any]) -> list[dict[str, str]]:
             "target": "≤ 24 KB WebSocket, ≤ 16 KB SSE at 5,000 connections (the full run)",
             "measured": (
                 f"at {connections:,.0f}: WebSocket {ws:.1f} KB (floor {floor_ws:.1f}, bare "
-                f"{bare:.1f}); SSE {sse:.1f} KB (floor {floor_sse:.1f})"
+                f"{bare:.1f}; {_part(_at_most(ws, 24.0))}); SSE {sse:.1f} KB (floor "
+                f"{floor_sse:.1f}; {_part(_at_most(sse, 16.0))})"
             ),
             "met": _verdict([_at_most(ws, 24.0), _at_most(sse, 16.0)]),
         }
