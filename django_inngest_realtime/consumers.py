@@ -32,6 +32,7 @@ from django_inngest_realtime.transports import (
     direct_writer,
     served_by_daphne,
 )
+from django_inngest_realtime.transports.asgi import frame_send
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
@@ -216,10 +217,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await sub.close()
 
     async def _pump(self, name: str, sub: Subscription) -> None:
-        # Straight to the server's ``send`` (what ``self.send`` ends in), and every frame
-        # already waiting at once: the path of every frame under any ASGI server but
-        # Daphne with direct writes.
-        send = self.base_send
+        # Straight to the server's ``send`` (what ``self.send`` ends in, past Channels'
+        # session wrapper), and every frame already waiting at once: the path of every
+        # frame under any ASGI server but Daphne with direct writes.
+        send = frame_send(self.base_send)
         try:
             while True:
                 # Once everything buffered is sent, the hub writes live frames itself
