@@ -1,9 +1,9 @@
-"""The user behind a WebSocket handshake, from its session cookie.
+"""The user behind a WebSocket handshake or an SSE request, from its session cookie.
 
 What Channels' ``AuthMiddlewareStack`` puts in ``scope["user"]``, read once when the
-realtime consumer first needs it, instead of three middleware (cookies, session, user)
-that each keep their own copy of the scope, and a coroutine frame, for the life of every
-connection.
+realtime consumer (or the SSE application, ``sse_application.py``) first needs it, instead
+of three middleware (cookies, session, user) that each keep their own copy of the scope,
+and a coroutine frame, for the life of every connection.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.http.cookie import parse_cookie
 
 
 def session_key(headers: Any) -> str | None:
-    """The session key in the handshake's ``Cookie`` headers, if any."""
+    """The session key in the connection's ``Cookie`` headers, if any."""
     cookies = "; ".join(value.decode("latin1") for name, value in headers if name == b"cookie")
     return parse_cookie(cookies).get(settings.SESSION_COOKIE_NAME) if cookies else None
 
