@@ -129,7 +129,7 @@ class RealtimeHttp:
         ):
             host = origins.websocket_host(dict(scope.get("headers", [])))
             if host is not None and _decodable(scope.get("query_string", b"")):
-                return serve_sse(scope, receive, send, host)
+                return serve_sse(scope, receive, send)
         return self.application(scope, receive, send)
 
 

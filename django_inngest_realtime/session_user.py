@@ -8,12 +8,22 @@ and a coroutine frame, for the life of every connection.
 
 from __future__ import annotations
 
+import functools
 from importlib import import_module
 from typing import Any
 
 from channels.auth import get_user
 from django.conf import settings
 from django.http.cookie import parse_cookie
+
+
+@functools.cache
+def anonymous() -> Any:
+    """One ``AnonymousUser`` for every connection without a session (it holds no state;
+    one each would cost every idle connection its bytes)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()
 
 
 def session_key(headers: Any) -> str | None:
@@ -29,8 +39,6 @@ async def session_user(scope: dict[str, Any]) -> Any:
         return scope["user"]
     key = session_key(scope.get("headers", ()))
     if key is None:
-        from django.contrib.auth.models import AnonymousUser
-
-        return AnonymousUser()
+        return anonymous()
     store = import_module(settings.SESSION_ENGINE).SessionStore(key)
     return await get_user({"session": store})

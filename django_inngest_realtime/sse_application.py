@@ -60,10 +60,10 @@ def query(scope: dict[str, Any]) -> QueryDict:
     return QueryDict(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-async def serve_sse(scope: dict[str, Any], receive: Any, send: Any, host: str) -> None:
-    """Answer one ``GET /v1/realtime/sse`` (``host``: its ``Host``, in ``ALLOWED_HOSTS``):
-    an error, or the stream until the client disconnects or the stream ends."""
-    stream = await SseStream.open(scope, send, host)
+async def serve_sse(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer one ``GET /v1/realtime/sse`` whose ``Host`` is in ``ALLOWED_HOSTS``: an
+    error, or the stream until the client disconnects or the stream ends."""
+    stream = await SseStream.open(scope, send)
     if stream is None:
         return
     try:
@@ -106,13 +106,13 @@ class SseStream:
         self.finished = False
 
     @classmethod
-    async def open(cls, scope: dict[str, Any], send: Any, host: str) -> SseStream | None:
+    async def open(cls, scope: dict[str, Any], send: Any) -> SseStream | None:
         """Check the request, subscribe and start the response; None once an error was
         answered instead."""
         headers = scope.get("headers", [])
         origin = header(headers, "origin")
         try:
-            check_origin(origin, host)
+            check_origin(origin, origins.websocket_host(dict(headers)))
         except Refused as exc:
             await respond(send, exc)
             return None

@@ -52,6 +52,23 @@ class Subscription:
     ``recovered`` is False when history no longer covered ``since``.
     """
 
+    # Slots: one per open stream or socket subscription (memory per idle connection).
+    __slots__ = (
+        "_backlog",
+        "_closed",
+        "_hub",
+        "_member",
+        "_run_ended",
+        "_subscriber",
+        "channel",
+        "position",
+        "recovered",
+        "since",
+        "topics",
+        "until_run_end",
+        "user",
+    )
+
     def __init__(
         self,
         channel: str,
@@ -76,7 +93,7 @@ class Subscription:
         self.position: int | None = None
         broker = get_broker()
         self._subscriber = Subscriber(
-            {sys.intern(broker.group(channel, t)) for t in topics},
+            [sys.intern(broker.group(channel, t)) for t in topics],
             get_config().SUBSCRIBER_QUEUE_SIZE,
         )
         self._backlog: list[Frame] = []
