@@ -34,6 +34,7 @@ from django_inngest_realtime.transports import (
     direct_writer,
     served_by_daphne,
 )
+from django_inngest_realtime.transports.asgi import SendWriter, frame_text
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408
@@ -232,6 +233,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # already waiting at once: the path of every frame under any ASGI server but
         # Daphne with direct writes.
         send = self.base_send
+        if self.writer is None and not sub.writes_directly:
+            # Live frames go to that ``send`` from the hub's own call, without waking
+            # this task per frame; it sends what had to wait (transports/asgi.py).
+            sub.write_directly(SendWriter(send), frame_text)
         try:
             while True:
                 # Once everything buffered is sent, the hub writes live frames itself

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django_inngest_realtime.envelope import sse_event
 from django_inngest_realtime.transports.wire import FrameWriter, http_chunk, text_frame
@@ -108,7 +109,7 @@ class Subscriber:
         self.start: int | None = None
         self.writer: FrameWriter | None = None
         #: What the writer is given for a frame (its WebSocket frame, an HTTP chunk...).
-        self.encode: Callable[[Frame], bytes] = Frame.wire
+        self.encode: Callable[[Frame], Any] = Frame.wire
         #: What the writer is given for a keep-alive ping (None: the owner sends it).
         self.ping_data: bytes | None = None
         self.direct = False
@@ -172,7 +173,7 @@ class Subscriber:
     def attach(
         self,
         writer: FrameWriter,
-        encode: Callable[[Frame], bytes] = Frame.wire,
+        encode: Callable[[Frame], Any] = Frame.wire,
         ping: bytes | None = None,
     ) -> None:
         """Let :meth:`go_direct` hand live frames, as ``encode`` makes them, to ``writer``;

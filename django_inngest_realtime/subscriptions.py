@@ -132,10 +132,15 @@ class Subscription:
         """The highest position handed out, for re-reading history after frames went missing."""
         return self._subscriber.last_seq
 
+    @property
+    def writes_directly(self) -> bool:
+        """Whether a writer is attached (:meth:`write_directly`)."""
+        return self._subscriber.writer is not None
+
     def write_directly(
         self,
         writer: FrameWriter,
-        encode: Callable[[Frame], bytes] = Frame.wire,
+        encode: Callable[[Frame], Any] = Frame.wire,
         ping: bytes | None = None,
     ) -> None:
         """Let the hub write this subscription's live frames, as ``encode`` makes them, to

@@ -222,7 +222,7 @@ async def test_slow_client_is_closed_as_slow_and_others_get_everything(
             while True:
                 seen.append(json.loads(await asyncio.wait_for(slow.recv(), 30))["seq"])
     assert received == len(seqs)
-    assert state == {"groups": 1, "subscribers": 1, "direct": 1}
+    assert state == {"groups": 1, "subscribers": 1, "direct": 1, "through_send": 0}
     assert 0 < len(seen) < len(seqs) and seen == seqs[: len(seen)]
     assert closed.value.rcvd is None or closed.value.rcvd.code == 4408
 
@@ -241,3 +241,4 @@ async def test_the_setting_turns_direct_writes_off(
         off.stop()
     assert [f["data"] for f in frames] == ["one", "two"]
     assert state["subscribers"] == 1 and state["direct"] == 0
+    assert state["through_send"] == 1  # through the ASGI send, from the hub's call

@@ -132,6 +132,8 @@ async def test_websocket_subscribe(served: DaphneServer) -> None:
     ]
     # Direct writes to the socket are Daphne's; the others take the ASGI send path.
     assert hub["direct"] == (1 if kind(served) == "daphne" else 0)
+    # ...and there the hub hands live frames to the server's send itself.
+    assert hub["through_send"] == (0 if kind(served) == "daphne" else 1)
 
 
 async def test_websocket_refuses_a_bad_token_before_the_upgrade(served: DaphneServer) -> None:

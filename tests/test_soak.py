@@ -79,10 +79,12 @@ async def test_soak(tmp_path_factory: pytest.TempPathFactory) -> None:
         async with httpx.AsyncClient() as client:
             for _ in range(50):  # disconnects are processed asynchronously
                 state = (await client.get(f"{server.url}/test-hub")).json()
-                if state == {"groups": 0, "subscribers": 0, "direct": 0}:
+                if state == {"groups": 0, "subscribers": 0, "direct": 0, "through_send": 0}:
                     break
                 await asyncio.sleep(0.1)
-        assert state == {"groups": 0, "subscribers": 0, "direct": 0}, "group memberships leaked"
+        assert state == {"groups": 0, "subscribers": 0, "direct": 0, "through_send": 0}, (
+            "group memberships leaked"
+        )
         grown = rss_kb(server.process.pid) - baseline
         assert grown < 30_000, f"server memory grew by {grown} KB"
     finally:

@@ -359,5 +359,5 @@ async def test_under_uvicorn_a_stream_delivers_and_ends_with_its_client(
             break
         await asyncio.sleep(0.05)
     assert event["id"] == str(seqs[0])
-    assert state == {"groups": 0, "subscribers": 0, "direct": 0}
+    assert state == {"groups": 0, "subscribers": 0, "direct": 0, "through_send": 0}
     assert after <= before

@@ -133,7 +133,12 @@ async def test_sse_events_are_written_directly_after_the_backlog(
     async with httpx.AsyncClient(timeout=10) as client, client.stream("GET", url) as res:
         stream = Events(res)
         backlog = await stream.read(3)
-        assert (await until_direct(server, 1)) == {"groups": 1, "subscribers": 1, "direct": 1}
+        assert (await until_direct(server, 1)) == {
+            "groups": 1,
+            "subscribers": 1,
+            "direct": 1,
+            "through_send": 0,
+        }
         live = await post_publish(server, name, [f"l{i}" for i in range(50)])
         events = await stream.read(50)
     assert [json.loads(e["data"])["data"] for e in backlog] == ["b0", "b1", "b2"]
@@ -156,7 +161,12 @@ async def test_a_stream_that_ends_gives_the_connection_back(server: DaphneServer
             if (await hub_state(server))["subscribers"] == 0:
                 break
             await asyncio.sleep(0.05)
-        assert await hub_state(server) == {"groups": 0, "subscribers": 0, "direct": 0}
+        assert await hub_state(server) == {
+            "groups": 0,
+            "subscribers": 0,
+            "direct": 0,
+            "through_send": 0,
+        }
 
 
 async def thread_count(server: DaphneServer) -> int:
@@ -306,4 +316,4 @@ async def test_a_slow_sse_client_is_closed_as_slow_and_others_get_everything(
             await asyncio.sleep(0.1)
     sock.close()
     assert [int(e["id"]) for e in events] == seqs
-    assert state == {"groups": 1, "subscribers": 1, "direct": 1}
+    assert state == {"groups": 1, "subscribers": 1, "direct": 1, "through_send": 0}

@@ -54,6 +54,7 @@ def confirmations_page(request: HttpRequest, name: str) -> HttpResponse:
 async def hub_state(request: HttpRequest) -> JsonResponse:
     """Test-only: what this process's fan-out hub holds."""
     from django_inngest_realtime.hub import get_hub
+    from django_inngest_realtime.transports.asgi import SendWriter
 
     hub = get_hub()
     subscribers = {s for group in hub.members.values() for s in group}
@@ -61,7 +62,14 @@ async def hub_state(request: HttpRequest) -> JsonResponse:
         {
             "groups": hub.group_count(),
             "subscribers": sum(len(s) for s in hub.members.values()),
-            "direct": sum(1 for s in subscribers if s.direct),
+            # Written to the connection itself (Daphne), or handed to the ASGI ``send``
+            # from the hub's call (any other server, or direct writes off).
+            "direct": sum(
+                1 for s in subscribers if s.direct and not isinstance(s.writer, SendWriter)
+            ),
+            "through_send": sum(
+                1 for s in subscribers if s.direct and isinstance(s.writer, SendWriter)
+            ),
         }
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 def text_frame(text: str) -> bytes:
@@ -32,8 +32,9 @@ class FrameWriter(Protocol):
     #: True while the connection cannot take more (its send buffer is full, or it is gone).
     paused: bool
 
-    def write(self, data: bytes) -> bool:
-        """Write one frame; False when it cannot be written now (the caller queues it)."""
+    def write(self, data: Any) -> bool:
+        """Write one frame, as the owner encoded it (bytes for a connection, text for an
+        ASGI ``send``); False when it cannot be written now (the caller queues it)."""
 
     def add_waker(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` when writing can resume after a pause."""
