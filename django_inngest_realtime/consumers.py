@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_inngest_realtime import jsonbody
 from django_inngest_realtime.conf import get_config
 from django_inngest_realtime.keepalive import websocket_pings
+from django_inngest_realtime.session_user import session_user
 from django_inngest_realtime.subscriber import SubscriberClosed
 from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
 from django_inngest_realtime.tokens import TokenError, bearer_key, verify_token
@@ -34,7 +35,6 @@ from django_inngest_realtime.transports import (
     served_by_daphne,
 )
 from django_inngest_realtime.transports.asgi import SendWriter, frame_text
-from django_inngest_realtime.websocket_user import session_user
 
 CLOSE_MALFORMED = 4400
 CLOSE_SLOW = 4408

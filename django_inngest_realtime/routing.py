@@ -1,4 +1,5 @@
-"""WebSocket routes, and the ASGI stack to mount them with."""
+"""WebSocket routes, and the ASGI stacks to mount them with: ``websocket_application()``
+and ``http_application(django_asgi_app)`` (the SSE endpoint in front of Django)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from django.urls import path
 
 from django_inngest_realtime import origins
 from django_inngest_realtime.consumers import RealtimeConsumer
+from django_inngest_realtime.sse_application import serve_sse
 
 #: The realtime WebSocket route, as Inngest's clients build it.
 REALTIME_ROUTE = "v1/realtime/connect"
+#: The SSE route (``urls.py`` mounts the view at the same path).
+SSE_ROUTE = "v1/realtime/sse"
 
 #: For an ASGI stack of your own (behind ``AuthMiddlewareStack``, so that user-bound
 #: tokens find the session's user); ``websocket_application()`` mounts it lighter.
@@ -87,8 +91,9 @@ class RealtimeWebSocket(BrowserOriginValidator):
         return RealtimeConsumer() if realtime_route(scope) else self.application
 
 
-def realtime_route(scope: dict[str, Any]) -> bool:
-    """Is this connection for ``REALTIME_ROUTE``? (The path as ``URLRouter`` matches it.)"""
+def realtime_route(scope: dict[str, Any], route_name: str = REALTIME_ROUTE) -> bool:
+    """Is this connection for ``route_name``? (The path as ``URLRouter`` and Django's URL
+    resolver match it: below ``root_path``.)"""
     route = scope.get("path_remaining")
     if route is None:
         route, root = scope.get("path", ""), scope.get("root_path", "")
@@ -96,10 +101,48 @@ def realtime_route(scope: dict[str, Any]) -> bool:
             if not route.startswith(root):
                 return False
             route = route[len(root) :]
-    return bool(route.lstrip("/") == REALTIME_ROUTE)
+    return bool(route.lstrip("/") == route_name)
 
 
 def websocket_application(routes: list[Any] | None = None) -> Any:
     """``ProtocolTypeRouter({"websocket": websocket_application()})``: origin check,
     session authentication and the realtime routes (plus ``routes`` of your own)."""
     return RealtimeWebSocket(list(routes or []))
+
+
+class RealtimeHttp:
+    """``GET /v1/realtime/sse`` served in front of Django (``sse_application.py``: an
+    idle stream keeps no Django request alive); every other request, the SSE URL's
+    ``OPTIONS`` preflights and requests whose ``Host`` is not in ``ALLOWED_HOSTS``
+    included, goes to ``application`` unchanged."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    # Not ``async def``, as ``RealtimeWebSocket.__call__``: no frame of its own stays alive.
+    @markcoroutinefunction
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "GET"
+            and realtime_route(scope, SSE_ROUTE)
+        ):
+            host = origins.websocket_host(dict(scope.get("headers", [])))
+            if host is not None and _decodable(scope.get("query_string", b"")):
+                return serve_sse(scope, receive, send)
+        return self.application(scope, receive, send)
+
+
+def _decodable(query_string: Any) -> bool:
+    """Whether Django would read the query string (else it answers 400 itself)."""
+    try:
+        query_string.decode() if isinstance(query_string, bytes) else query_string
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def http_application(application: Any) -> Any:
+    """``ProtocolTypeRouter({"http": http_application(get_asgi_application())})``: the
+    SSE endpoint served in front of ``application`` (Django's), everything else by it."""
+    return RealtimeHttp(application)

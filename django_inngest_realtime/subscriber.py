@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django_inngest_realtime.envelope import sse_event
@@ -92,8 +92,9 @@ class Subscriber:
         "writer",
     )
 
-    def __init__(self, groups: set[str], maxsize: int) -> None:
-        self.groups = groups
+    def __init__(self, groups: Iterable[str], maxsize: int) -> None:
+        #: A tuple, each group once (a set would take four times the memory).
+        self.groups = tuple(dict.fromkeys(groups))
         self.maxsize = maxsize
         self.closed_reason: str | None = None
         #: Set when live frames may have been missed: the owner re-reads history.

@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 SSE_OPENING = ("retry: 2000\n" + sse_comment("connected")).encode()
 SSE_PING = sse_comment().encode()
 SSE_PING_CHUNK = http_chunk(SSE_PING)
+#: The last event of a stream closed because its client fell too far behind.
+SSE_SLOW_CLOSE = sse_event(json.dumps({"kind": "close", "reason": "slow"}), event="close").encode()
+#: The headers of every SSE response (the view's, and ``sse_application.py``'s).
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 #: Frames taken at once when several are waiting (after a pause, or a backlog).
 BATCH = 64
 
@@ -43,6 +51,23 @@ class Subscription:
     comes first, in order, then live messages, with nothing lost or repeated in between.
     ``recovered`` is False when history no longer covered ``since``.
     """
+
+    # Slots: one per open stream or socket subscription (memory per idle connection).
+    __slots__ = (
+        "_backlog",
+        "_closed",
+        "_hub",
+        "_member",
+        "_run_ended",
+        "_subscriber",
+        "channel",
+        "position",
+        "recovered",
+        "since",
+        "topics",
+        "until_run_end",
+        "user",
+    )
 
     def __init__(
         self,
@@ -68,7 +93,7 @@ class Subscription:
         self.position: int | None = None
         broker = get_broker()
         self._subscriber = Subscriber(
-            {sys.intern(broker.group(channel, t)) for t in topics},
+            [sys.intern(broker.group(channel, t)) for t in topics],
             get_config().SUBSCRIBER_QUEUE_SIZE,
         )
         self._backlog: list[Frame] = []
@@ -96,6 +121,11 @@ class Subscription:
         self._backlog = self._kept(replay.messages)
         if not replay.recovered:
             self._backlog.insert(0, Frame(None, self.gap_frame()))
+
+    @property
+    def subscriber(self) -> Subscriber:
+        """What the hub hands this subscription's live frames to (for keep-alive timers)."""
+        return self._subscriber
 
     @property
     def last_seq(self) -> int | None:
@@ -153,7 +183,7 @@ class Subscription:
 
     async def _next_frame(self) -> tuple[int | None, str]:
         while True:
-            frame = await self._next()
+            frame = await self.next_or_ping()
             if frame is not PING:
                 return frame.seq, frame.text
 
@@ -161,11 +191,11 @@ class Subscription:
         """The next frame and those already waiting behind it (up to ``BATCH``), in
         order; raise ``SubscriberClosed`` at the end."""
         while True:
-            frame = await self._next()
+            frame = await self.next_or_ping()
             if frame is not PING:
                 return [frame, *self._ready()]
 
-    async def _next(self) -> Frame:
+    async def next_or_ping(self) -> Frame:
         """The next frame, or ``PING`` when a keep-alive is due (SSE only)."""
         while True:
             if self._backlog:
@@ -181,7 +211,7 @@ class Subscription:
             return live
 
     def _ready(self) -> list[Frame]:
-        """Frames already waiting, to send with the one :meth:`_next` returned."""
+        """Frames already waiting, to send with the one :meth:`next_or_ping` returned."""
         if self._backlog:
             ready, self._backlog = self._backlog[:BATCH], self._backlog[BATCH:]
             for frame in ready:
@@ -256,13 +286,29 @@ class Subscription:
         ``encode(seq, frame)`` turns each frame into an SSE event, or ``None`` to skip it
         (default: :func:`json_sse_event`)."""
         interval = get_config().SSE_KEEPALIVE if keepalive is None else keepalive
-        response = StreamingHttpResponse(
-            self._sse_events(interval, encode or json_sse_event),
-            content_type="text/event-stream; charset=utf-8",
+        return StreamingHttpResponse(
+            self._sse_events(interval, encode or json_sse_event), headers=SSE_HEADERS
         )
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+
+    @property
+    def run_ended(self) -> bool:
+        """True once the run's end this subscription waited for was handed out."""
+        return self._run_ended
+
+    def sse_body(self, frame: Frame, encode: SseEncoder | None = None) -> bytes:
+        """``frame`` and the frames already waiting behind it, as SSE events in one piece
+        (``encode``: see :meth:`sse_response`; None: each frame's own JSON event); with
+        ``until_run_end``, nothing after the run's end (then :attr:`run_ended`)."""
+        frames = [frame, *self._ready()]
+        ended = [i for i, f in enumerate(frames) if self._ends_run(f.seq, f.text)]
+        if ended:  # the run's end is the stream's last event
+            frames = frames[: ended[0] + 1]
+            self._run_ended = True
+        if encode is None:
+            return b"".join([f.sse() for f in frames])
+        return "".join(
+            [e for e in (encode(f.seq, f.text) for f in frames) if e is not None]
+        ).encode()
 
     async def _sse_events(self, keepalive: float, encode: SseEncoder) -> AsyncIterator[bytes]:
         subscriber = self._subscriber
@@ -286,26 +332,17 @@ class Subscription:
                 if writer is not None:
                     self.go_direct()
                 try:
-                    frame = await self._next()
+                    frame = await self.next_or_ping()
                 except SubscriberClosed as exc:
                     if exc.reason == "slow":
-                        close = json.dumps({"kind": "close", "reason": "slow"})
-                        yield sse_event(close, event="close").encode()
+                        yield SSE_SLOW_CLOSE
                     return
                 if frame is PING:
                     yield SSE_PING
                     continue
-                frames = [frame, *self._ready()]  # what waits goes out in one piece
-                ended = [i for i, f in enumerate(frames) if self._ends_run(f.seq, f.text)]
-                if ended:  # the run's end is the stream's last event
-                    frames = frames[: ended[0] + 1]
-                    self._run_ended = True
-                if own_encoding:
-                    yield b"".join([f.sse() for f in frames])
-                else:
-                    events = [e for e in (encode(f.seq, f.text) for f in frames) if e is not None]
-                    if events:
-                        yield "".join(events).encode()
+                body = self.sse_body(frame, None if own_encoding else encode)
+                if body:  # what waits goes out in one piece
+                    yield body
                 if self._run_ended:
                     return
         finally:

@@ -13,8 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from django_inngest_realtime import origins, signing_keys
-from django_inngest_realtime.html import html_sse_encoder
-from django_inngest_realtime.subscriptions import Subscription, parse_since, parse_topics
+from django_inngest_realtime.sse import Refused, check_origin, open_stream
 from django_inngest_realtime.tokens import (
     TokenError,
     bearer_key,
@@ -25,10 +24,7 @@ from django_inngest_realtime.tokens import (
 
 
 def _error(status: int, reason: str, code: int | None = None) -> JsonResponse:
-    body: dict[str, Any] = {"error": reason}
-    if code is not None:
-        body["code"] = code
-    return JsonResponse(body, status=status)
+    return JsonResponse(Refused(status, reason, code).body, status=status)
 
 
 @require_http_methods(["GET", "OPTIONS"])
@@ -39,37 +35,28 @@ async def sse(request: HttpRequest) -> HttpResponseBase:
     The key may come in ``Authorization: Bearer KEY`` instead. ``Last-Event-ID`` (sent by
     browsers when they reconnect) takes precedence over ``since``. Browsers on this site or
     on an origin in ``ALLOWED_ORIGINS`` only (CORS without credentials; ``OPTIONS`` answers
-    preflights).
+    preflights). ``routing.http_application`` serves the same URL in front of Django,
+    lighter; this view serves it for projects that do not wrap their HTTP application.
     """
     origin = request.headers.get("Origin")
-    if not origins.allowed(origin, request.get_host()):
-        return _error(403, f"Origin {origin!r} is not in INNGEST_REALTIME['ALLOWED_ORIGINS'].")
+    try:
+        check_origin(origin, request.get_host())
+    except Refused as exc:
+        return _error(exc.status, exc.reason, exc.code)
     if request.method == "OPTIONS":
         response: HttpResponseBase = HttpResponse(status=204, headers=origins.PREFLIGHT_HEADERS)
     else:
-        response = await _sse(request)
+        try:
+            sub, encode = await open_stream(
+                request.GET, request.headers.get, lambda: request_user(request)
+            )
+        except Refused as exc:
+            response = _error(exc.status, exc.reason, exc.code)
+        else:
+            response = sub.sse_response(encode=encode)
     for name, value in origins.cors_headers(origin).items():
         response[name] = value
     return response
-
-
-async def _sse(request: HttpRequest) -> HttpResponseBase:
-    user = await request_user(request)
-    since_raw = request.headers.get("Last-Event-ID") or request.GET.get("since")
-    fmt = request.GET.get("format", "json")
-    if fmt not in ("json", "html"):
-        return _error(400, "'format' is 'json' (the default) or 'html'.")
-    try:
-        topics = parse_topics(request.GET.get("topics"))
-        key = request.GET.get("token") or bearer_key(request.headers.get("Authorization"))
-        scope = verify_token(key, user=user, topics=topics)
-        since = parse_since(since_raw)
-    except TokenError as exc:
-        return _error(exc.status, exc.reason, exc.code)
-    sub = await Subscription(scope.channel, list(topics or scope.topics), since, user=user).start()
-    if fmt == "html":  # live-HTML fragments as named events, for htmx's SSE extension
-        return sub.sse_response(encode=html_sse_encoder(scope.channel))
-    return sub.sse_response()
 
 
 @require_GET

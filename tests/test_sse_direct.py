@@ -74,9 +74,16 @@ class Events:
         return events
 
 
-def sse_url(server: DaphneServer, name: str, **query: str) -> str:
+#: The SSE endpoint in front of Django (``routing.http_application``), and Django's view.
+ENDPOINTS = {"asgi": "/v1/realtime/sse", "view": "/django-view/v1/realtime/sse"}
+
+
+def sse_url(server: DaphneServer, name: str, via: str = "asgi", **query: str) -> str:
     params = "".join(f"&{k}={v}" for k, v in query.items())
-    return f"{server.url}/v1/realtime/sse?token={key(name, topics=['logs'])}{params}"
+    return f"{server.url}{ENDPOINTS[via]}?token={key(name, topics=['logs'])}{params}"
+
+
+both = pytest.mark.parametrize("via", list(ENDPOINTS))
 
 
 @pytest.mark.parametrize(("seq", "text"), [(7, '{"a":1}'), (None, '{"kind":"gap"}')])
@@ -116,10 +123,13 @@ async def test_one_timer_pings_only_the_idle_subscribers() -> None:
     assert timer._timer is None  # no member left: the timer stops
 
 
-async def test_sse_events_are_written_directly_after_the_backlog(server: DaphneServer) -> None:
-    name = "live:sse-direct1"
+@both
+async def test_sse_events_are_written_directly_after_the_backlog(
+    server: DaphneServer, via: str
+) -> None:
+    name = f"live:sse-direct1-{via}"
     before = await post_publish(server, name, ["b0", "b1", "b2"])
-    url = sse_url(server, name, since=str(before[0] - 1))
+    url = sse_url(server, name, via, since=str(before[0] - 1))
     async with httpx.AsyncClient(timeout=10) as client, client.stream("GET", url) as res:
         stream = Events(res)
         backlog = await stream.read(3)
@@ -137,12 +147,13 @@ async def test_sse_events_are_written_directly_after_the_backlog(server: DaphneS
     assert [json.loads(e["data"])["seq"] for e in events] == live
 
 
-async def test_a_stream_that_ends_gives_the_connection_back(server: DaphneServer) -> None:
+@both
+async def test_a_stream_that_ends_gives_the_connection_back(server: DaphneServer, via: str) -> None:
     """A client that goes away leaves nothing behind; a keep-alive connection's next
     request on the same socket is answered normally."""
-    name = "live:sse-direct-end"
+    name = f"live:sse-direct-end-{via}"
     async with httpx.AsyncClient(timeout=10) as client:
-        async with client.stream("GET", sse_url(server, name)) as res:
+        async with client.stream("GET", sse_url(server, name, via)) as res:
             await until_direct(server, 1)
             await post_publish(server, name, ["one"])
             assert json.loads((await Events(res).read(1))[0]["data"])["data"] == "one"
@@ -163,16 +174,18 @@ async def thread_count(server: DaphneServer) -> int:
         return int((await client.get(f"{server.url}/test-threads")).json()["threads"])
 
 
-async def test_an_open_stream_holds_no_thread(server: DaphneServer) -> None:
+@both
+async def test_an_open_stream_holds_no_thread(server: DaphneServer, via: str) -> None:
     """Django's handler gives each request a thread for its sync work, which would live as
-    long as the stream: it ends once the stream has begun (``request_thread.py``)."""
-    name = "live:sse-no-thread"
+    long as the stream: it ends once the stream has begun (``request_thread.py``); in front
+    of Django there is none."""
+    name = f"live:sse-no-thread-{via}"
     before = await thread_count(server)
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
         streams = []
         for _ in range(4):
-            res = await stack.enter_async_context(client.stream("GET", sse_url(server, name)))
+            res = await stack.enter_async_context(client.stream("GET", sse_url(server, name, via)))
             streams.append(Events(res))
         for stream in streams:
             assert [await stream.line(), await stream.line()] == ["retry: 2000", ": connected"]
@@ -206,15 +219,16 @@ gzip_server = server_with({"TEST_GZIP": "1"})
 small_queue_server = server_with({"TEST_SUBSCRIBER_QUEUE_SIZE": "50"}, scope="function")
 
 
+@both
 @pytest.mark.parametrize("which", ["pinging_server", "plain_server"])
 async def test_idle_streams_are_pinged_and_still_deliver(
-    which: str, request: pytest.FixtureRequest
+    which: str, via: str, request: pytest.FixtureRequest
 ) -> None:
     server: DaphneServer = request.getfixturevalue(which)
-    name = f"live:sse-ping-{which}"
+    name = f"live:sse-ping-{which}-{via}"
     async with (
         httpx.AsyncClient(timeout=10) as client,
-        client.stream("GET", sse_url(server, name)) as res,
+        client.stream("GET", sse_url(server, name, via)) as res,
     ):
         stream = Events(res)
         seen: list[str] = []
@@ -232,7 +246,8 @@ async def test_a_middleware_that_rewrites_the_stream_keeps_the_normal_path(
     gzip_server: DaphneServer,
 ) -> None:
     """GZipMiddleware compresses each piece of the stream (one gzip member each): events
-    must go through it, not around it."""
+    must go through it, not around it (the view's stream; in front of Django, no
+    middleware runs)."""
     server, name = gzip_server, "live:sse-gzip"
     headers = {"Accept-Encoding": "gzip"}
     text = b""
@@ -255,7 +270,7 @@ async def test_a_middleware_that_rewrites_the_stream_keeps_the_normal_path(
 
     async with (
         httpx.AsyncClient(timeout=10) as client,
-        client.stream("GET", sse_url(server, name), headers=headers) as res,
+        client.stream("GET", sse_url(server, name, "view"), headers=headers) as res,
     ):
         assert res.headers["content-encoding"] == "gzip"
         raw = res.aiter_raw()
@@ -267,24 +282,25 @@ async def test_a_middleware_that_rewrites_the_stream_keeps_the_normal_path(
     assert b'"data":"compressed"' in text
 
 
+@both
 async def test_a_slow_sse_client_is_closed_as_slow_and_others_get_everything(
-    small_queue_server: DaphneServer,
+    small_queue_server: DaphneServer, via: str
 ) -> None:
     """A client that stops reading fills the socket's and Twisted's buffers; the writer is
     paused, events queue in the bounded buffer, and the stream is closed as slow while
     another client on the same server gets every event, directly."""
-    server, name = small_queue_server, "live:sse-slow"
+    server, name = small_queue_server, f"live:sse-slow-{via}"
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
-    path = sse_url(server, name).removeprefix(server.url)
+    path = sse_url(server, name, via).removeprefix(server.url)
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     assert b"connected" in await asyncio.to_thread(sock.recv, 4096)
     item = "x" * 50_000
     batches, per_batch = 12, 40
     async with (
         httpx.AsyncClient(timeout=30) as client,
-        client.stream("GET", sse_url(server, name)) as res,
+        client.stream("GET", sse_url(server, name, via)) as res,
     ):
         await until_direct(server, 2)
         stream = Events(res)  # kept: the stream stays open while the state is read

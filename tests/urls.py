@@ -4,6 +4,7 @@ import inngest.django
 from django.contrib import admin
 from django.urls import include, path
 
+from django_inngest_realtime import views as realtime_views
 from tests import run_functions, views
 
 urlpatterns = [
@@ -24,6 +25,8 @@ urlpatterns = [
     path("test-renders", views.renders),
     path("test-publish-raw/<str:name>/<str:topic>", views.publish_raw_view),
     path("test-modules", views.loaded_modules),
+    # The SSE view, which tests.asgi serves in front of Django at /v1/realtime/sse.
+    path("django-view/v1/realtime/sse", realtime_views.sse),
     # The run-status functions (tests/test_run_status_live.py), in dev mode: not through
     # serve_inngest(), whose system check would warn of dev mode in the checks' tests.
     inngest.django.serve(run_functions.inngest_client, run_functions.functions),

@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from benchmarks.server.bare import BareConsumer  # noqa: E402
+from django_inngest_realtime.routing import http_application as realtime_http  # noqa: E402
 from django_inngest_realtime.routing import websocket_application  # noqa: E402
 
 routes: dict[str, Any] = {"http": http_application}
@@ -24,7 +25,8 @@ if settings.SERVER == "floor":
 
     routes = {"http": floor_application, "websocket": floor_application}
 elif settings.SERVER == "ours":
-    routes["websocket"] = websocket_application()
+    # The SSE endpoint in front of Django, as the docs mount it (``ours-sse``).
+    routes = {"http": realtime_http(http_application), "websocket": websocket_application()}
 elif settings.SERVER == "bare":
     routes["websocket"] = URLRouter([path("bare/connect", BareConsumer.as_asgi())])
 application = ProtocolTypeRouter(routes)

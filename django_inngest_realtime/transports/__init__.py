@@ -22,15 +22,17 @@ def direct_writer(send: Any) -> FrameWriter | None:
     return daphne.writer_for(send)
 
 
-def response_writer(sent: int) -> FrameWriter | None:
-    """A writer straight to the connection of the response the calling generator streams,
-    when Daphne serves it and SSE direct writes are on; ``sent``: the body bytes yielded
-    so far. None means: yield through Django."""
+def response_writer(sent: int, send: Any = None) -> FrameWriter | None:
+    """A writer straight to the connection of a streamed response, when Daphne serves it
+    and SSE direct writes are on: the response sent through the ASGI ``send``, or by
+    default the one the calling generator streams (a Django view's); ``sent``: the body
+    bytes sent (yielded) so far. None means: send through ASGI (yield through Django)."""
     if not get_config().SSE_DIRECT_WRITES or "daphne.server" not in sys.modules:
         return None
     from django_inngest_realtime.transports import daphne
 
-    return daphne.response_writer(sent)
+    request = daphne.streaming_request() if send is None else daphne.daphne_request(send)
+    return daphne.response_writer(request, sent)
 
 
 def close_with(send: Any, code: int, reason: str) -> bool:

@@ -40,15 +40,16 @@ take goes to the transport's buffer, in order.
 
 Server-Sent Events the same way (:func:`response_writer`, ``SSE_DIRECT_WRITES``): each
 event, built once per message as one HTTP/1.1 chunk, is written to the connection of the
-streamed response. Django's ASGI handler does not hand a view its ``send``; the SSE
-generator finds Daphne's as the ``send`` argument of the coroutine its task runs
-(Django's ``process_request``), and the writer is used only when all of these hold,
-else every event goes through Django and Daphne as before:
+streamed response. The SSE application in front of Django (``sse_application.py``) has
+Daphne's ``send``; Django's ASGI handler does not hand a view its ``send``, so the SSE
+view's generator finds it as the ``send`` argument of the coroutine its task runs
+(Django's ``process_request``, :func:`streaming_request`). The writer is used only when
+all of these hold, else every event goes through ASGI (and Django) as before:
 
 * that ``send`` is Daphne's, for an HTTP/1.1 request over plain TCP (not HTTP/2, not TLS);
 * the response is chunked and started, not finished, and carries no
   ``Content-Encoding``; and what Daphne has sent of its body so far is exactly what the
-  generator yielded (no middleware rewrites the stream, as ``GZipMiddleware`` would).
+  application sent (no middleware rewrites the stream, as ``GZipMiddleware`` would).
 """
 
 from __future__ import annotations
@@ -226,10 +227,9 @@ def writer_for(send: Any) -> DirectWriter | None:
     return DirectWriter(protocol)
 
 
-def response_writer(sent: int) -> ResponseWriter | None:
-    """A writer for the response the calling generator streams, when it is Daphne's and
-    the body Daphne has sent so far is the ``sent`` bytes the generator yielded."""
-    request = _streaming_request()
+def response_writer(request: Any, sent: int) -> ResponseWriter | None:
+    """A writer for the response streamed on ``request`` (Daphne's, or None), when the
+    body Daphne has sent so far is the ``sent`` bytes the application sent."""
     if request is None:
         return None
     from twisted.web import http
@@ -256,7 +256,7 @@ def response_writer(sent: int) -> ResponseWriter | None:
     return ResponseWriter(request)
 
 
-def _streaming_request() -> Any | None:
+def streaming_request() -> Any | None:
     """The Daphne request of the response this task streams: Django's ASGI handler runs
     each request in a task of ``process_request(request, send)``, whose ``send`` it is,
     if Daphne's. (Only that one frame's locals are read: reading a frame's locals keeps
