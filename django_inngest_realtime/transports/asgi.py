@@ -8,11 +8,13 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from django_inngest_realtime.transports.wire import Wakers
+
 if TYPE_CHECKING:
     from django_inngest_realtime.subscriber import Frame
 
 
-class SendWriter:
+class SendWriter(Wakers):
     """Hands a subscription's live frames to the server's ASGI ``send`` from the hub's
     own call, without a task wake-up per frame: a frame's ``send`` is run at once and
     almost always completes without waiting (uvicorn, Hypercorn and Daphne write to the
@@ -82,13 +84,6 @@ class SendWriter:
         self.paused = False
         for wake in list(self._wakers):
             wake()
-
-    def add_waker(self, wake: Callable[[], None]) -> None:
-        self._wakers.append(wake)
-
-    def remove_waker(self, wake: Callable[[], None]) -> None:
-        if wake in self._wakers:
-            self._wakers.remove(wake)
 
     def close(self) -> None:
         """Stop writing; a send still under way is cancelled."""

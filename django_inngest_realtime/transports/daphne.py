@@ -66,6 +66,8 @@ from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
+from django_inngest_realtime.transports.wire import Wakers
+
 logger = logging.getLogger("django_inngest_realtime")
 
 _MAX_UNWRAP = 8
@@ -269,7 +271,7 @@ def streaming_request() -> Any | None:
 
 
 @implementer(IPushProducer)
-class DirectWriter:
+class DirectWriter(Wakers):
     """Writes frames to one Daphne WebSocket connection; a Twisted streaming producer."""
 
     __slots__ = ("_previous", "_protocol", "_transport", "_wakers", "paused")
@@ -312,14 +314,6 @@ class DirectWriter:
             data = data[sent:]
         transport.write(data)
         return True
-
-    def add_waker(self, wake: Callable[[], None]) -> None:
-        """Call ``wake`` when writing can resume after a pause."""
-        self._wakers.append(wake)
-
-    def remove_waker(self, wake: Callable[[], None]) -> None:
-        if wake in self._wakers:
-            self._wakers.remove(wake)
 
     def close(self) -> None:
         """Stop writing; give the transport back to the producer it had before."""

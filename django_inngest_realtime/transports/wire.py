@@ -44,3 +44,18 @@ class FrameWriter(Protocol):
 
     def close(self) -> None:
         """Stop writing; the connection is the consumer's again."""
+
+
+class Wakers:
+    """The waker list every :class:`FrameWriter` keeps (``_wakers`` in its slots)."""
+
+    __slots__ = ()
+    _wakers: list[Callable[[], None]]
+
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when writing can resume after a pause."""
+        self._wakers.append(wake)
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        if wake in self._wakers:
+            self._wakers.remove(wake)
