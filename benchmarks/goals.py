@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.params import BARE, EVENTSTREAM, OURS
+from benchmarks.params import BARE, EVENTSTREAM, FLOOR, OURS
 
 CPU, P99, LOST = "server_cpu_us_per_delivery", "latency_p99_ms", "lost"
 
@@ -44,7 +44,8 @@ def _at_most(value: float, limit: float) -> bool | None:
 def _compare(
     results: dict[str, Any], scenario: str, where: list[str], baseline: str, ratio: float
 ) -> tuple[list[str], list[bool | None]]:
-    """Ours against ``baseline`` in each of ``where`` (layers, or servers)."""
+    """Ours against ``baseline`` in each of ``where`` (layers, or servers), and the
+    server's floor where the scenario measured it (what the server alone costs)."""
     parts: list[str] = []
     checks: list[bool | None] = []
     for place in where:
@@ -53,10 +54,17 @@ def _compare(
         cpu = _median(ours, CPU) / _median(base, CPU)
         p99, base_p99 = _median(ours, P99), _median(base, P99)
         lost = _median(ours, LOST)
-        parts.append(
+        part = (
             f"{place}: {cpu:.2f}x ({_median(ours, CPU):.1f} / {_median(base, CPU):.1f} µs), "
             f"p99 {p99:.1f} / {base_p99:.1f} ms, lost {lost:.0f}"
         )
+        floor = _median(_summary(results, scenario, place, FLOOR), CPU)
+        if not math.isnan(floor):
+            floor_ratio = floor / _median(base, CPU)
+            part += f"; the server's floor {floor:.1f} µs ({floor_ratio:.2f}x)"
+            if floor_ratio > ratio:
+                part += f", above {ratio:g}x by itself"
+        parts.append(part)
         checks += [_at_most(cpu, ratio), _at_most(p99, base_p99), _at_most(lost, 0.0)]
     return parts, checks
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-#: Systems compared: our transport and the two baselines.
-OURS, BARE, EVENTSTREAM = "ours", "bare", "eventstream"
+#: Systems compared: our transport, the two baselines, and the server's own floor (a no-op
+#: ASGI application).
+OURS, BARE, EVENTSTREAM, FLOOR = "ours", "bare", "eventstream", "floor"
 LAYERS = ("memory", "redis")
 #: Daphne processes per layer: the in-memory layer is one process by nature.
 PROCESSES = {"memory": 1, "redis": 2}

@@ -6,11 +6,16 @@ import math
 import os
 from typing import Any
 
-from benchmarks.params import BARE, EVENTSTREAM, OURS
+from benchmarks.params import BARE, EVENTSTREAM, FLOOR, OURS
 
 PLOTS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "performance")
-LABELS = {OURS: "ours", BARE: "bare Channels consumer", EVENTSTREAM: "django-eventstream"}
-COLORS = {OURS: "tab:green", BARE: "tab:red", EVENTSTREAM: "tab:blue"}
+LABELS = {
+    OURS: "ours",
+    BARE: "bare Channels consumer",
+    EVENTSTREAM: "django-eventstream",
+    FLOOR: "server's floor",
+}
+COLORS = {OURS: "tab:green", BARE: "tab:red", EVENTSTREAM: "tab:blue", FLOOR: "tab:gray"}
 
 
 def _median(results: dict[str, Any], scenario: str, place: str, system: str, key: str) -> float:
@@ -184,7 +189,7 @@ def draw(results: dict[str, Any], directory: str = PLOTS_DIR) -> list[str]:
             (OURS, "ours WebSocket", "tab:green"),
             ("ours-sse", "ours SSE", "tab:olive"),
             (BARE, "bare Channels", "tab:red"),
-            ("floor", "Daphne floor WebSocket", "tab:gray"),
+            (FLOOR, "Daphne floor WebSocket", "tab:gray"),
             ("floor-sse", "Daphne floor SSE", "silver"),
         ]
         key = "rss_kb_per_connection"
@@ -198,7 +203,7 @@ def draw(results: dict[str, Any], directory: str = PLOTS_DIR) -> list[str]:
             value = _median(results, "sse", layer, system, "server_cpu_us_per_delivery")
             transports.append((f"SSE {layer}\n{LABELS[system]}", value, COLORS[system]))
     for server in scenarios.get("send_path", {}):
-        for system in (OURS, BARE):
+        for system in (OURS, BARE, FLOOR):
             value = _median(results, "send_path", server, system, "server_cpu_us_per_delivery")
             transports.append((f"WS {server}\n{LABELS[system]}", value, COLORS[system]))
     if any(not math.isnan(t[1]) for t in transports):

@@ -25,7 +25,7 @@ SERVERS: dict[str, type[DaphneServer]] = {
 WS_PATHS = {
     "ours": "/v1/realtime/connect?token={token}",
     "bare": "/bare/connect?channel={channel}",
-    "floor": "/floor/ws",
+    "floor": "/floor/ws?channel={channel}",
 }
 #: URL path of the SSE subscribers, per server kind.
 SSE_PATHS = {

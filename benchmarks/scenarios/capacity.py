@@ -22,11 +22,11 @@ import httpx
 
 from benchmarks.clients import ClientPool, ClientSpec
 from benchmarks.context import Context
-from benchmarks.params import BARE, OURS
+from benchmarks.params import BARE, FLOOR, OURS
 from benchmarks.runner import compare, log
 from benchmarks.servers import ServerGroup, serving
 
-OURS_SSE, FLOOR, FLOOR_SSE = "ours-sse", "floor", "floor-sse"
+OURS_SSE, FLOOR_SSE = "ours-sse", "floor-sse"
 SYSTEMS = (OURS, OURS_SSE, BARE, FLOOR, FLOOR_SSE)
 ONE_PROCESS = {"memory": 1, "redis": 1}
 

@@ -1,6 +1,8 @@
 """9. The ASGI send path: our WebSocket endpoint and a bare Channels consumer under
 uvicorn, Hypercorn, and Daphne with direct writes off (every frame through the
-application's ``send``), at a steady rate on the in-memory layer.
+application's ``send``), at a steady rate on the in-memory layer; and the server's
+floor, a no-op ASGI application that sends each message to every connection itself
+(``server/floor.py``): what a frame costs the server alone.
 
 Reports server CPU per delivery, latency p50 / p99 / max and loss, per server.
 """
@@ -10,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.context import Context
-from benchmarks.params import BARE, OURS
+from benchmarks.params import BARE, FLOOR, OURS
 from benchmarks.scenarios.steady import at_rate
 
-SYSTEMS = (OURS, BARE)
+SYSTEMS = (OURS, BARE, FLOOR)
 SERVERS = ("uvicorn", "hypercorn", "daphne-asgi")
 
 

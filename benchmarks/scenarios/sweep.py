@@ -28,9 +28,9 @@ from typing import Any
 from benchmarks.clients import ClientPool, ClientSpec
 from benchmarks.context import Context
 from benchmarks.delivery import measure
-from benchmarks.params import BARE, EVENTSTREAM, OURS
+from benchmarks.params import BARE, EVENTSTREAM, FLOOR, OURS
 from benchmarks.runner import log
-from benchmarks.scenarios.capacity import FLOOR, FLOOR_SSE, OURS_SSE
+from benchmarks.scenarios.capacity import FLOOR_SSE, OURS_SSE
 from benchmarks.scenarios.fanout import warm_up
 from benchmarks.servers import ServerGroup, serving
 from benchmarks.stats import summarize

@@ -1,22 +1,73 @@
-"""Daphne's floor: a no-op ASGI application that only holds each connection open, so the
-memory a connection costs the server itself is measured apart from ours."""
+"""The server's floor: a no-op ASGI application that holds each connection open and, for
+the send path, sends each published message to every connection with nothing between
+the publisher and the server's ``send``, so what the server itself costs (memory per
+connection, CPU per frame) is measured apart from ours."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from typing import Any
+from urllib.parse import parse_qs
+
+#: The open WebSocket connections' ``send``, by the channel in their query string.
+_sends: dict[str, list[Any]] = {}
 
 
 async def floor_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """``/floor/ws``: accept, then wait for the disconnect; ``/floor/sse``: start a
-    ``text/event-stream`` response, send one comment, then wait for the disconnect."""
+    """``/floor/ws?channel=NAME``: accept, then wait for the disconnect; ``POST
+    /bench/publish``: the publish endpoint (``views.publish_view``'s body and answer),
+    each message's JSON sent as it is to every connection of the channel; any other
+    request: a ``text/event-stream`` response with one comment that waits for the
+    disconnect (``/floor/sse``)."""
     if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.accept"})
+        await _hold_socket(scope, receive, send)
+    elif scope["path"] == "/bench/publish":
+        await _publish(receive, send)
+    else:
+        headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+async def _hold_socket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    params = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    sends = _sends.setdefault(params.get("channel", [""])[0], [])
+    sends.append(send)
+    try:
         while (await receive())["type"] != "websocket.disconnect":
             pass
-        return
-    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+    finally:
+        sends.remove(send)
+
+
+async def _publish(receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    spec = json.loads(body)
+    channel, count, rate = str(spec["channel"]), int(spec["count"]), float(spec.get("rate", 0))
+    pad = "x" * int(spec.get("size", 0))
+    started = time.monotonic()
+    for i in range(count):
+        if rate > 0:
+            delay = started + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        text = json.dumps({"i": i, "t": time.time(), "p": pad}, separators=(",", ":"))
+        frame = {"type": "websocket.send", "text": text}
+        for socket_send in list(_sends.get(channel, ())):
+            await socket_send(frame)
+        await asyncio.sleep(0)
+    answer = {"sent": count, "seconds": time.monotonic() - started, "seqs": []}
+    headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})
-    while (await receive())["type"] != "http.disconnect":
-        pass
+    await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
