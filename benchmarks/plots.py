@@ -15,6 +15,8 @@ LABELS = {
     EVENTSTREAM: "django-eventstream",
     FLOOR: "server's floor",
 }
+#: Labels under a bar: short enough for a dozen bars side by side.
+SHORT = {OURS: "ours", BARE: "bare", EVENTSTREAM: "eventstream", FLOOR: "floor"}
 COLORS = {OURS: "tab:green", BARE: "tab:red", EVENTSTREAM: "tab:blue", FLOOR: "tab:gray"}
 
 
@@ -150,7 +152,7 @@ def _bars(path: str, title: str, ylabel: str, bars: list[tuple[str, float, str]]
     import matplotlib.pyplot as plt
 
     bars = [b for b in bars if not math.isnan(b[1])]
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(max(10.0, 1.1 * len(bars)), 4))
     ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
     for i, (_, value, _) in enumerate(bars):
         ax.annotate(f"{value:.1f}", (i, value), ha="center", va="bottom", fontsize=8)
@@ -201,11 +203,11 @@ def draw(results: dict[str, Any], directory: str = PLOTS_DIR) -> list[str]:
     for layer in ("memory", "redis"):
         for system in (OURS, EVENTSTREAM):
             value = _median(results, "sse", layer, system, "server_cpu_us_per_delivery")
-            transports.append((f"SSE {layer}\n{LABELS[system]}", value, COLORS[system]))
+            transports.append((f"SSE {layer}\n{SHORT[system]}", value, COLORS[system]))
     for server in scenarios.get("send_path", {}):
         for system in (OURS, BARE, FLOOR):
             value = _median(results, "send_path", server, system, "server_cpu_us_per_delivery")
-            transports.append((f"WS {server}\n{LABELS[system]}", value, COLORS[system]))
+            transports.append((f"WS {server}\n{SHORT[system]}", value, COLORS[system]))
     if any(not math.isnan(t[1]) for t in transports):
         title = "Server CPU µs per delivery, 100 subscribers x 10 msg/s"
         _bars(out("transports.png"), title, "µs per delivery", transports)
