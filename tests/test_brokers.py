@@ -46,6 +46,37 @@ async def test_order_and_positions(broker: str) -> None:
     assert await get_broker().position(ref.name) == sent[-1].seq
 
 
+async def test_a_cancelled_publish_still_fans_out_and_breaks_nothing(broker: str) -> None:
+    """A caller cancelled while its ``publish()`` is on the way (a client gone, a task
+    timed out): the message, stored already, still reaches subscribers, and later
+    publishes too (cancelling channels_rabbitmq's send mid-confirm crashed its connection:
+    every later ``group_send`` was dropped)."""
+    ref = conf("cancelled")
+    sub = await subscribe(ref, topics=["logs"])
+    cancelled = 0
+    for i in range(40):
+        task = asyncio.create_task(publish(ref.logs(f"c{i}")))
+        # Cancelled at a different point on the way each time: storing, sending, waiting
+        # for the layer's confirmation.
+        await asyncio.sleep(i * 0.0003)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            cancelled += 1
+    after = await publish(ref.logs("after"))
+    got: list[Any] = []
+    while not got or got[-1].seq != after.seq:
+        got += await take(sub, 1)
+    await sub.close()
+    assert cancelled > 0
+    # Every publish that stored its message (its position taken) fanned it out, in order.
+    last = await get_broker().position(ref.name)
+    assert last == after.seq
+    assert [m.seq for m in got] == sorted(m.seq for m in got)
+    assert len(got) == len({m.seq for m in got})
+
+
 async def test_topic_filter_and_no_cross_channel_leak(broker: str) -> None:
     a, b = conf("leak-a"), conf("leak-a:b")  # one name a prefix of the other
     sub = await subscribe(a, topics=["logs"])

@@ -172,6 +172,14 @@ class ChannelsBroker(Broker):
         await self.layer().group_send(message["group"], message)
 
     async def publish(self, message: Message) -> Message:
+        # Once started, a publish is stored and sent whole even if its caller is cancelled
+        # meanwhile (a client gone, a timeout): the caller still sees its cancellation, but
+        # no message is stored without its fan-out, and no layer send is cancelled halfway
+        # (channels_rabbitmq's connection does not survive a send cancelled while it waits
+        # for RabbitMQ's confirmation: every later ``group_send`` was dropped).
+        return await asyncio.shield(self._publish(message))
+
+    async def _publish(self, message: Message) -> Message:
         stored, prev = await self._in_db_thread(self._append, message)
         # Sent from this broker's own loop, as synchronous publishes are: a publish from a
         # short-lived loop (``asyncio.run``, ``async_to_sync``, the SDK's test runner) never
