@@ -51,16 +51,17 @@ def _compare(
     for place in where:
         ours = _summary(results, scenario, place, OURS)
         base = _summary(results, scenario, place, baseline)
-        cpu = _median(ours, CPU) / _median(base, CPU)
+        ours_cpu, base_cpu = _median(ours, CPU), _median(base, CPU)
+        cpu = ours_cpu / base_cpu
         p99, base_p99 = _median(ours, P99), _median(base, P99)
         lost = _median(ours, LOST)
         part = (
-            f"{place}: {cpu:.2f}x ({_median(ours, CPU):.1f} / {_median(base, CPU):.1f} µs), "
+            f"{place}: {cpu:.2f}x ({ours_cpu:.1f} / {base_cpu:.1f} µs), "
             f"p99 {p99:.1f} / {base_p99:.1f} ms, lost {lost:.0f}"
         )
         floor = _median(_summary(results, scenario, place, FLOOR), CPU)
         if not math.isnan(floor):
-            floor_ratio = floor / _median(base, CPU)
+            floor_ratio = floor / base_cpu
             part += f"; the server's floor {floor:.1f} µs ({floor_ratio:.2f}x)"
             if floor_ratio > ratio:
                 part += f", above {ratio:g}x by itself"

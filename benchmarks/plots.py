@@ -9,12 +9,7 @@ from typing import Any
 from benchmarks.params import BARE, EVENTSTREAM, FLOOR, OURS
 
 PLOTS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "performance")
-LABELS = {
-    OURS: "ours",
-    BARE: "bare Channels consumer",
-    EVENTSTREAM: "django-eventstream",
-    FLOOR: "server's floor",
-}
+LABELS = {OURS: "ours", BARE: "bare Channels consumer", EVENTSTREAM: "django-eventstream"}
 #: Labels under a bar: short enough for a dozen bars side by side.
 SHORT = {OURS: "ours", BARE: "bare", EVENTSTREAM: "eventstream", FLOOR: "floor"}
 COLORS = {OURS: "tab:green", BARE: "tab:red", EVENTSTREAM: "tab:blue", FLOOR: "tab:gray"}

@@ -28,7 +28,7 @@ def run(ctx: Context) -> dict[str, Any]:
         by_layer = at_rate(
             ctx,
             "send_path",
-            SYSTEMS[:2] if ctx.quick else SYSTEMS,
+            (OURS, BARE) if ctx.quick else SYSTEMS,
             subscribers=p.sse_subscribers,
             rate=p.sse_rate,
             seconds=p.sse_seconds,

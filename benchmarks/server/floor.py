@@ -5,11 +5,12 @@ connection, CPU per frame) is measured apart from ours."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
+
+from benchmarks.server.schedule import PublishSpec
 
 #: The open WebSocket connections' ``send``, by the channel in their query string.
 _sends: dict[str, list[Any]] = {}
@@ -53,21 +54,13 @@ async def _publish(receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    spec = json.loads(body)
-    channel, count, rate = str(spec["channel"]), int(spec["count"]), float(spec.get("rate", 0))
-    pad = "x" * int(spec.get("size", 0))
+    spec = PublishSpec.parse(body)
     started = time.monotonic()
-    for i in range(count):
-        if rate > 0:
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        text = json.dumps({"i": i, "t": time.time(), "p": pad}, separators=(",", ":"))
-        frame = {"type": "websocket.send", "text": text}
-        for socket_send in list(_sends.get(channel, ())):
+    async for _, data in spec.messages():
+        frame = {"type": "websocket.send", "text": json.dumps(data, separators=(",", ":"))}
+        for socket_send in list(_sends.get(spec.channel, ())):
             await socket_send(frame)
-        await asyncio.sleep(0)
-    answer = {"sent": count, "seconds": time.monotonic() - started, "seqs": []}
+    answer = {"sent": spec.count, "seconds": time.monotonic() - started, "seqs": []}
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": json.dumps(answer).encode()})

@@ -20,6 +20,7 @@ from django.http import HttpRequest, JsonResponse
 
 from benchmarks.server.bare import MESSAGE_TYPE, bare_group
 from benchmarks.server.channels import TOPIC, bench
+from benchmarks.server.schedule import PublishSpec
 
 Sender = Callable[[str, dict[str, Any]], Awaitable[int | None]]
 
@@ -57,23 +58,16 @@ SENDERS: dict[str, Sender] = {
 
 
 async def publish_view(request: HttpRequest) -> JsonResponse:
-    spec = json.loads(request.body)
+    spec = PublishSpec.parse(request.body)
     send = SENDERS[settings.SERVER]
-    channel, count, rate = str(spec["channel"]), int(spec["count"]), float(spec.get("rate", 0))
-    pad = "x" * int(spec.get("size", 0))
     seqs: list[int] = []
     started = time.monotonic()
-    for i in range(count):
-        if rate > 0:
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        seq = await send(channel, {"i": i, "t": time.time(), "p": pad})
-        if seq is not None and (i == 0 or i == count - 1):
+    async for i, data in spec.messages():
+        seq = await send(spec.channel, data)
+        if seq is not None and (i == 0 or i == spec.count - 1):
             seqs.append(seq)
-        await asyncio.sleep(0)
     elapsed = time.monotonic() - started
-    return JsonResponse({"sent": count, "seconds": elapsed, "seqs": seqs})
+    return JsonResponse({"sent": spec.count, "seconds": elapsed, "seqs": seqs})
 
 
 async def state_view(request: HttpRequest) -> JsonResponse:
