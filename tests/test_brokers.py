@@ -75,6 +75,7 @@ async def test_a_cancelled_publish_still_fans_out_and_breaks_nothing(broker: str
     assert last == after.seq
     assert [m.seq for m in got] == sorted(m.seq for m in got)
     assert len(got) == len({m.seq for m in got})
+    assert [m.seq for m in got] == list(range(got[0].seq, after.seq + 1))  # no gap
 
 
 async def test_topic_filter_and_no_cross_channel_leak(broker: str) -> None:
